@@ -1,0 +1,38 @@
+# Steward: the two commands a newcomer needs.
+#   make demo   create the environment, start the warehouse, seed it, run the nightly DAG
+#   make test   lint (ruff, sqlfluff) and run the whole test suite on real PostgreSQL
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= s
+SEED ?= 42
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Re-install whenever the package definition or the lock changes.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/steward demo --scale $(SCALE) --seed $(SEED)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	-$(BIN)/steward warehouse down
+	rm -rf .steward .airflow dbt_project/target dbt_project/logs

@@ -1,0 +1,303 @@
+"""Name evidence: what a column's name says, from the patterns in ``name_patterns.yml``."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from steward.catalogue import categories, reference
+from steward.catalogue.validators import VALIDATORS
+
+PATTERNS_FILE = Path(__file__).with_name("name_patterns.yml")
+# A name pattern at least this strong beats negatives marked beats_strong_names: false.
+STRONG_NAME = 0.8
+# A pattern that matches before the end of the name is a modifier ("phone_type").
+MODIFIER_DISCOUNT = 0.6
+
+
+class NamePatternError(ValueError):
+    """The name patterns file is malformed; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class ContentOnlyRule:
+    min_share: float
+    min_distinct: int = 0
+    yields_to_names: bool = False
+    requires_tag: str | None = None
+
+
+@dataclass(frozen=True)
+class NamePattern:
+    category: str
+    source: str  # the regex as written in the file
+    regex: re.Pattern[str]
+    strength: float
+    validator: str | None
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    category: str
+    validator: str | None
+    content_only: ContentOnlyRule | None
+    patterns: tuple[NamePattern, ...]
+
+
+@dataclass(frozen=True)
+class NegativeRule:
+    source: str
+    regex: re.Pattern[str]
+    categories: frozenset[str]
+    beats_strong_names: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TableContext:
+    source: str
+    tables: re.Pattern[str]
+    category: str
+    from_category: str
+    strength: float
+
+
+@dataclass(frozen=True)
+class NameEvidence:
+    category: str
+    strength: float
+    pattern: str
+    validator: str | None
+
+
+@dataclass(frozen=True)
+class NameVerdict:
+    normalized: str
+    evidence: dict[str, NameEvidence]  # category -> strongest matching pattern
+    vetoed: dict[str, str]  # category -> reason (name and content evidence discarded)
+
+
+@dataclass(frozen=True)
+class NameRules:
+    categories: dict[str, CategoryRule]
+    negatives: tuple[NegativeRule, ...]
+    table_contexts: tuple[TableContext, ...] = ()
+
+    def evaluate(self, column_name: str, table_name: str | None = None) -> NameVerdict:
+        normalized = normalize(column_name)
+        evidence: dict[str, NameEvidence] = {}
+        for rule in self.categories.values():
+            for pattern in rule.patterns:
+                strength = _pattern_strength(pattern, normalized)
+                best = evidence.get(rule.category)
+                if strength and (best is None or strength > best.strength):
+                    evidence[rule.category] = NameEvidence(
+                        rule.category, round(strength, 3), pattern.source, pattern.validator
+                    )
+        vetoed: dict[str, str] = {}
+        for negative in self.negatives:
+            if not negative.regex.search(normalized):
+                continue
+            for category in negative.categories:
+                found = evidence.get(category)
+                if found and found.strength >= STRONG_NAME and not negative.beats_strong_names:
+                    continue
+                vetoed.setdefault(category, negative.reason)
+                evidence.pop(category, None)
+        if table_name is not None:
+            self._apply_table_context(normalize(table_name), evidence)
+        return NameVerdict(normalized, evidence, vetoed)
+
+    def _apply_table_context(self, table: str, evidence: dict[str, NameEvidence]) -> None:
+        for context in self.table_contexts:
+            found = evidence.get(context.from_category)
+            if found is None or found.strength >= context.strength:
+                continue
+            if not context.tables.search(table):
+                continue
+            evidence.pop(context.from_category)
+            evidence[context.category] = NameEvidence(
+                context.category,
+                context.strength,
+                f"{found.pattern} (in table matching {context.source})",
+                self.categories[context.category].validator,
+            )
+
+
+def normalize(column_name: str) -> str:
+    """'Primary Contact-First Name' -> 'primary_contact_first_name', 'IBANNo' -> 'iban_no'."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", column_name)
+    folded = reference.fold(spaced)
+    return re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
+
+
+def _pattern_strength(pattern: NamePattern, normalized: str) -> float:
+    best = 0.0
+    for match in pattern.regex.finditer(normalized):
+        at_end = match.end() == len(normalized)
+        best = max(best, pattern.strength if at_end else pattern.strength * MODIFIER_DISCOUNT)
+    return best
+
+
+def _token_regex(source: str) -> re.Pattern[str]:
+    # Lookarounds so overlapping matches ("ip_address" inside "src_ip_address") are all seen.
+    return re.compile(rf"(?<![a-z0-9])(?:{source})(?:_?\d+)?(?=_|$)")
+
+
+def _fail(where: str, why: str) -> NamePatternError:
+    return NamePatternError(f"{PATTERNS_FILE.name}: {where}: {why}")
+
+
+def _regex(source: Any, where: str, token: bool) -> re.Pattern[str]:
+    if not isinstance(source, str) or not source:
+        raise _fail(where, "'match' must be a non-empty string")
+    try:
+        return _token_regex(source) if token else re.compile(source)
+    except re.error as exc:
+        raise _fail(where, f"invalid regular expression {source!r}: {exc}") from exc
+
+
+def _validator_name(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in VALIDATORS:
+        raise _fail(where, f"unknown validator {value!r}; known: {', '.join(sorted(VALIDATORS))}")
+    return value
+
+
+def _share(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise _fail(where, f"must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> dict:
+    if not isinstance(mapping, dict):
+        raise _fail(where, f"expected a mapping, got {type(mapping).__name__}")
+    unknown = set(mapping) - allowed
+    if unknown:
+        raise _fail(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    missing = required - set(mapping)
+    if missing:
+        raise _fail(where, f"missing key(s) {sorted(missing)}")
+    return mapping
+
+
+def parse(document: Any) -> NameRules:
+    """Validate a parsed patterns document and compile it."""
+    document = _check_keys(
+        document, {"version", "categories", "negatives", "table_context"}, {"categories"}, "top"
+    )
+    if document.get("version", 1) != 1:
+        raise _fail("version", f"unsupported version {document['version']!r}")
+    rules: dict[str, CategoryRule] = {}
+    for category, spec in _check_keys(
+        document["categories"], set(categories.ALL), set(), "categories"
+    ).items():
+        where = f"categories.{category}"
+        spec = _check_keys(spec, {"validator", "content_only", "patterns"}, {"patterns"}, where)
+        validator = _validator_name(spec.get("validator"), f"{where}.validator")
+        content_only = None
+        if spec.get("content_only") is not None:
+            raw = _check_keys(
+                spec["content_only"],
+                {"min_share", "min_distinct", "yields_to_names", "requires_tag"},
+                {"min_share"},
+                f"{where}.content_only",
+            )
+            if validator is None:
+                raise _fail(f"{where}.content_only", "content_only needs a validator")
+            content_only = ContentOnlyRule(
+                min_share=_share(raw["min_share"], f"{where}.content_only.min_share"),
+                min_distinct=int(raw.get("min_distinct", 0)),
+                yields_to_names=bool(raw.get("yields_to_names", False)),
+                requires_tag=raw.get("requires_tag"),
+            )
+        if not isinstance(spec["patterns"], list) or not spec["patterns"]:
+            raise _fail(f"{where}.patterns", "must be a non-empty list")
+        patterns = []
+        for index, item in enumerate(spec["patterns"]):
+            item_where = f"{where}.patterns[{index}]"
+            item = _check_keys(
+                item, {"match", "strength", "validator"}, {"match", "strength"}, item_where
+            )
+            patterns.append(
+                NamePattern(
+                    category=category,
+                    source=item["match"],
+                    regex=_regex(item["match"], item_where, token=True),
+                    strength=_share(item["strength"], f"{item_where}.strength"),
+                    validator=(
+                        _validator_name(item["validator"], f"{item_where}.validator")
+                        if "validator" in item
+                        else validator
+                    ),
+                )
+            )
+        rules[category] = CategoryRule(category, validator, content_only, tuple(patterns))
+    negatives = []
+    for index, item in enumerate(document.get("negatives") or []):
+        where = f"negatives[{index}]"
+        item = _check_keys(
+            item,
+            {"match", "categories", "beats_strong_names", "reason"},
+            {"match", "categories", "reason"},
+            where,
+        )
+        scope = item["categories"]
+        if scope == "all":
+            scope = list(categories.ALL)
+        if not isinstance(scope, list) or not set(scope) <= set(categories.ALL):
+            raise _fail(
+                f"{where}.categories", f"must be 'all' or a list of categories, got {scope!r}"
+            )
+        negatives.append(
+            NegativeRule(
+                source=item["match"],
+                regex=_regex(item["match"], where, token=False),
+                categories=frozenset(scope),
+                beats_strong_names=bool(item.get("beats_strong_names", True)),
+                reason=str(item["reason"]),
+            )
+        )
+    contexts = []
+    for index, item in enumerate(document.get("table_context") or []):
+        where = f"table_context[{index}]"
+        item = _check_keys(
+            item,
+            {"tables", "category", "from_category", "strength"},
+            {"tables", "category", "strength"},
+            where,
+        )
+        for key in ("category", "from_category"):
+            if item.get(key, item["category"]) not in rules:
+                raise _fail(f"{where}.{key}", f"not a category with patterns: {item[key]!r}")
+        contexts.append(
+            TableContext(
+                source=item["tables"],
+                tables=_regex(item["tables"], where, token=False),
+                category=item["category"],
+                from_category=item.get("from_category", item["category"]),
+                strength=_share(item["strength"], f"{where}.strength"),
+            )
+        )
+    return NameRules(rules, tuple(negatives), tuple(contexts))
+
+
+def load(path: Path | None = None) -> NameRules:
+    path = path or PATTERNS_FILE
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise NamePatternError(f"{path.name}: not valid YAML: {exc}") from exc
+    return parse(document)
+
+
+@functools.cache
+def default_rules() -> NameRules:
+    return load()

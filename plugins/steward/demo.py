@@ -1,0 +1,180 @@
+"""``make demo``: the whole pipeline, for real, on this machine, in a few minutes.
+
+Starts the warehouse, checks the data map, seeds the call-centre source systems,
+then runs the nightly Airflow DAG once (``dag.test()``: real tasks, real dbt, real
+PostgreSQL, no scheduler) and prints what happened in plain words. Airflow's
+and dbt's chatter goes to a log file, not the screen. Nothing printed here
+contains personal data: only counts, states and locations.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from steward import airflow_support, paths, warehouse
+
+RULE = "-" * 64
+
+
+class DemoFailedError(Exception):
+    """An expected failure: explained to the reader, no traceback."""
+
+
+def run_demo(scale: str = "s", seed: int = 42) -> int:
+    """Run the demo end to end; return the process exit code (0 = all good)."""
+    started = time.monotonic()
+    try:
+        _run(scale, seed)
+    except DemoFailedError as exc:
+        _say(f"\nThe demo stopped: {exc}")
+        return 1
+    _say(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
+    return 0
+
+
+def _run(scale: str, seed: int) -> None:
+    from steward import datamap
+    from steward.seed import generate
+
+    if scale not in generate.SCALES:
+        raise DemoFailedError(
+            f"unknown scale {scale!r}; choose one of {', '.join(generate.SCALES)}"
+        )
+
+    _heading("1. Warehouse")
+    try:
+        location = warehouse.up()
+    except Exception as exc:  # explain, don't dump: the reader may not be an engineer
+        raise DemoFailedError(f"the warehouse did not start ({type(exc).__name__}: {exc})") from exc
+    url = warehouse.database_url()
+    _say(f"PostgreSQL at {location}")
+
+    _heading("2. Data map")
+    try:
+        data_map = datamap.load_data_map()
+    except datamap.DataMapError as exc:
+        raise DemoFailedError(f"the data map is invalid:\n{exc}") from exc
+    _say(
+        f"{len(data_map.tables)} tables described, "
+        f"{sum(len(table.columns) for table in data_map.tables)} personal columns"
+    )
+
+    _heading(f"3. Seeding the source systems (scale {scale}, seed {seed})")
+    report = generate.seed_warehouse(scale=scale, seed=seed, url=url, progress=True)
+    _say(report.summary())
+    try:
+        datamap.validate_against_warehouse(data_map, warehouse.engine(url))
+    except datamap.DataMapError as exc:
+        raise DemoFailedError(f"the data map does not match the warehouse:\n{exc}") from exc
+    _say("The data map matches the warehouse.")
+
+    _heading("4. The nightly Airflow DAG")
+    summary = _run_nightly_dag(url)
+
+    _heading("5. Staging views built by dbt")
+    for row in summary["models"].values():
+        marker = "" if row["rows"] == row["source_rows"] else "   <- differs from its source"
+        _say(f"  {row['relation']:45} {row['rows']:>10,} rows{marker}")
+    _say(f"  {summary['staging_models']} views, {summary['staging_rows']:,} rows in all")
+    if summary["mismatched_models"]:
+        raise DemoFailedError(
+            "some staging views do not hold every source row: "
+            + ", ".join(summary["mismatched_models"])
+        )
+
+    _heading("Where things are")
+    _say(f"Warehouse:       {location}")
+    _say("                 (`steward warehouse status`; stop it with `steward warehouse down`)")
+    _say(f"Airflow home:    {paths.airflow_home()}")
+    _say(f"Airflow UI:      run `{_steward_command()} airflow standalone`, then open")
+    _say(f"                 {airflow_support.ui_url()}, DAG {airflow_support.NIGHTLY_DAG_ID}")
+
+
+def _run_nightly_dag(url: str) -> dict:
+    env = airflow_support.airflow_environment(url)
+    # Airflow reads its home and metadata database when first imported.
+    airflow_support.apply_environment(env)
+    airflow_support.ensure_airflow_db()
+
+    log_path = paths.airflow_home() / "logs" / "demo-nightly-run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _say(f"Running {airflow_support.NIGHTLY_DAG_ID} once (Airflow and dbt log: {log_path}) ...")
+    started = time.monotonic()
+    with _output_to(log_path):
+        dag_run, import_errors = _parse_and_test_dag()
+    elapsed = time.monotonic() - started
+
+    if import_errors:
+        files = ", ".join(sorted(Path(name).name for name in import_errors))
+        raise DemoFailedError(
+            f"Airflow could not load the DAG files {files}; details in {log_path}"
+        )
+
+    task_states = Counter(str(ti.state) for ti in dag_run.get_task_instances())
+    _say(f"DAG run finished in {elapsed:.0f} s: {dag_run.state}")
+    _say("  tasks: " + ", ".join(f"{n} {state}" for state, n in sorted(task_states.items())))
+    if str(dag_run.state) != "success":
+        failed = sorted(
+            ti.task_id for ti in dag_run.get_task_instances() if str(ti.state) == "failed"
+        )
+        raise DemoFailedError(
+            f"the nightly DAG failed at {', '.join(failed) or 'an unknown task'}; see {log_path}"
+        )
+    return airflow_support.staging_summary(url)
+
+
+def _parse_and_test_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(paths.dags_dir()))
+    if bag.import_errors:
+        for file, error in bag.import_errors.items():
+            print(f"import error in {file}:\n{error}")  # into the log file
+        return None, bag.import_errors
+    dag = bag.get_dag(airflow_support.NIGHTLY_DAG_ID)
+    return dag.test(), {}
+
+
+@contextmanager
+def _output_to(log_path: Path) -> Iterator[None]:
+    """Send everything written to stdout/stderr (also by dbt and Airflow) to a file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _steward_command() -> str:
+    """How to call the ``steward`` command from here, venv activated or not."""
+    installed = Path(sys.executable).with_name("steward")
+    if installed.exists():
+        try:
+            return str(installed.relative_to(Path.cwd()))
+        except ValueError:
+            return str(installed)
+    return "steward"
+
+
+def _heading(text: str) -> None:
+    _say(f"\n{text}\n{RULE}")
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)

@@ -1,0 +1,110 @@
+"""Shared fixtures: every test session gets its own PostgreSQL database.
+
+The server is the one named by ``STEWARD_TEST_DATABASE_URL`` (for example the
+machine's PostgreSQL at ``postgresql://postgres@127.0.0.1:5432/postgres``), or
+else the project's embedded pgserver. Tests never touch the demo database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+TEST_SERVER_ENV = "STEWARD_TEST_DATABASE_URL"
+
+
+def _server_admin_url() -> str:
+    configured = os.environ.get(TEST_SERVER_ENV)
+    if configured:
+        url = make_url(configured)
+        if url.drivername in ("postgres", "postgresql"):
+            url = url.set(drivername="postgresql+psycopg2")
+        return url.set(database="postgres").render_as_string(hide_password=False)
+    from steward import warehouse
+
+    os.environ.pop(warehouse.DATABASE_URL_ENV, None)
+    return (
+        make_url(warehouse.database_url())
+        .set(database="postgres")
+        .render_as_string(hide_password=False)
+    )
+
+
+def create_database(admin_url: str, prefix: str = "steward_test") -> str:
+    """Create an empty database on the admin URL's server; return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def server_admin_url() -> Iterator[str]:
+    from steward import warehouse
+
+    started_here = not os.environ.get(TEST_SERVER_ENV) and not warehouse.embedded_running()
+    yield _server_admin_url()
+    if started_here:
+        # Leave the machine as we found it: stop the embedded server we started.
+        warehouse._engine_for.cache_clear()
+        os.environ.pop(warehouse.DATABASE_URL_ENV, None)
+        warehouse.down()
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(server_admin_url: str) -> Iterator[str]:
+    """A database for this test session, exported as ``STEWARD_DATABASE_URL``.
+
+    Everything that asks ``steward.warehouse`` for the warehouse (CLI, dbt,
+    Airflow's connection) then lands here.
+    """
+    from steward import warehouse
+
+    url = create_database(server_admin_url)
+    previous = os.environ.get(warehouse.DATABASE_URL_ENV)
+    os.environ[warehouse.DATABASE_URL_ENV] = url
+    try:
+        yield url
+    finally:
+        warehouse._engine_for.cache_clear()
+        if previous is None:
+            os.environ.pop(warehouse.DATABASE_URL_ENV, None)
+        else:
+            os.environ[warehouse.DATABASE_URL_ENV] = previous
+        drop_database(server_admin_url, url)
+
+
+@pytest.fixture
+def empty_database(server_admin_url: str) -> Iterator[str]:
+    """A throw-away empty database for one test (not exported to the environment)."""
+    url = create_database(server_admin_url, prefix="steward_scratch")
+    try:
+        yield url
+    finally:
+        from steward import warehouse
+
+        warehouse._engine_for.cache_clear()
+        drop_database(server_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def seeded_warehouse(warehouse_url: str):
+    """The session database seeded at scale ``s`` (seed 42); returns the seed report."""
+    from steward.seed import generate
+
+    return generate.seed_warehouse(scale="s", seed=42, url=warehouse_url, progress=False)
