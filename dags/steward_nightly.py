@@ -19,7 +19,7 @@ from steward import airflow_support as nightly
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=nightly.NIGHTLY_DEFAULT_ARGS,
+    default_args=nightly.nightly_default_args(),
     tags=["steward", "governance", "dbt"],
 )
 def steward_nightly():

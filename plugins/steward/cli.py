@@ -22,6 +22,18 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(datamap_app, name="datamap")
 
 
+def _register_area_commands() -> None:
+    """Each area (catalogue, phones, ...) owns its sub-commands in its own module."""
+    from steward.catalogue.cli import catalogue_app
+    from steward.phones.cli import phones_app
+
+    app.add_typer(catalogue_app, name="catalogue")
+    app.add_typer(phones_app, name="phones")
+
+
+_register_area_commands()
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)

@@ -27,7 +27,10 @@ def airflow_environment(
     seeded_warehouse, warehouse_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.getbasetemp() / "airflow_home"
-    env = airflow_support.airflow_environment(url=warehouse_url, home=home)
+    env = {
+        **airflow_support.airflow_environment(url=warehouse_url, home=home),
+        airflow_support.TASK_RETRIES_ENV: "0",
+    }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
