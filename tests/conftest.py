@@ -8,6 +8,7 @@ else the project's embedded pgserver. Tests never touch the demo database.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -105,6 +106,10 @@ def empty_database(server_admin_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def seeded_warehouse(warehouse_url: str):
     """The session database seeded at scale ``s`` (seed 42); returns the seed report."""
+    from steward import paths
     from steward.seed import generate
 
-    return generate.seed_warehouse(scale="s", seed=42, url=warehouse_url, progress=False)
+    report = generate.seed_warehouse(scale="s", seed=42, url=warehouse_url, progress=False)
+    yield report
+    # The recording files live beside the database; it is dropped, so are they.
+    shutil.rmtree(paths.recordings_dir() / make_url(warehouse_url).database, ignore_errors=True)

@@ -9,6 +9,7 @@ gets its connection details from here; nothing else builds DSNs.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -189,7 +190,9 @@ def _ensure_database(admin_url: URL, name: str) -> None:
 
 
 def _postmaster_info():
-    from pgserver.utils import PostmasterInfo
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: unset XDG_RUNTIME_DIR
+        from pgserver.utils import PostmasterInfo
 
     pgdata = paths.pgdata_dir()
     if not (pgdata / "PG_VERSION").exists():
@@ -224,7 +227,10 @@ def down() -> bool:
     # stopped one; forget it so the next database_url() starts a fresh server.
     from pgserver.postgres_server import PostgresServer
 
-    PostgresServer._instances.pop(paths.pgdata_dir(), None)
+    stale = PostgresServer._instances.pop(paths.pgdata_dir(), None)
+    if stale is not None:
+        # Its exit hook would remove it from the cache again, and fail.
+        atexit.unregister(stale._cleanup)
     _engine_for.cache_clear()
     return True
 
