@@ -24,11 +24,15 @@ app.add_typer(datamap_app, name="datamap")
 
 def _register_area_commands() -> None:
     """Each area (catalogue, phones, ...) owns its sub-commands in its own module."""
+    from steward.audit.cli import audit_app
     from steward.catalogue.cli import catalogue_app
+    from steward.dsar.cli import dsar_app
     from steward.phones.cli import phones_app
 
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(phones_app, name="phones")
+    app.add_typer(dsar_app, name="dsar")
+    app.add_typer(audit_app, name="audit")
 
 
 _register_area_commands()

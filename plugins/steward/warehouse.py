@@ -113,7 +113,9 @@ def _engine_for(url: str) -> sa.Engine:
 
 
 def engine(url: str | None = None) -> sa.Engine:
-    return _engine_for(url or database_url())
+    # A bare postgresql:// URL would give SQLAlchemy's default driver; Steward's
+    # bulk paths (COPY) speak psycopg2, so every engine does.
+    return _engine_for(_with_driver(url) if url else database_url())
 
 
 def psycopg2_connect(url: str | None = None):

@@ -11,6 +11,7 @@ from steward.phones.lookup import (
 )
 from steward.phones.normalise import (
     LIBRARY_VERSION,
+    PARSER_VERSION,
     ParseStatus,
     PhoneParse,
     normalise_raw,
@@ -19,6 +20,7 @@ from steward.phones.sources import CountryHint, PhoneSource, sources_from_data_m
 
 __all__ = [
     "LIBRARY_VERSION",
+    "PARSER_VERSION",
     "CountryHint",
     "LookupRefreshReport",
     "ParseStatus",

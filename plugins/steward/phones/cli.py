@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -58,3 +60,80 @@ def parse(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     typer.echo(json.dumps({**asdict(parsed), "status": parsed.status.value}, indent=2))
+
+
+@phones_app.command("import-dnc")
+def import_dnc(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A registry download.")],
+    changes: bool = typer.Option(
+        False, "--changes", help="A change list (adds/deletes), not a full list."
+    ),
+    deletions: bool = typer.Option(
+        False, "--deletions", help="Change-list lines without an action field are deletions."
+    ),
+    snapshot_date: str | None = typer.Option(
+        None, "--snapshot-date", help="The download's date, YYYY-MM-DD (default: today)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count everything, change nothing."),
+    max_delist_share: float = typer.Option(
+        0.2, help="Refuse a full list that would delist more than this share of the listings."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Import a national Do-Not-Call registry file into steward.dnc_registry (counts only)."""
+    import datetime as dt
+
+    from steward.phones.dnc import RegistryImportError, import_registry_file
+
+    try:
+        date = dt.date.fromisoformat(snapshot_date) if snapshot_date else None
+    except ValueError as exc:
+        typer.secho(f"error: --snapshot-date: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    try:
+        report = import_registry_file(
+            file,
+            changes=changes,
+            deletions=deletions,
+            snapshot_date=date,
+            dry_run=dry_run,
+            max_delist_share=max_delist_share,
+        )
+    except (RegistryImportError, ValueError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    typer.echo(
+        f"{report.import_kind} import of {report.source_file} (snapshot {report.snapshot_date})"
+        f"{' [dry run: nothing changed]' if report.dry_run else ''}: {report.lines_read:,} lines,"
+        f" {report.numbers_accepted:,} numbers accepted, {report.lines_rejected:,} lines"
+        f" rejected; {report.numbers_added:,} added, {report.numbers_removed:,} removed,"
+        f" {report.listed_after:,} listed"
+    )
+    for reason, count in report.rejected_by_reason.items():
+        lines = ", ".join(str(n) for n in report.rejected_line_numbers.get(reason, []))
+        typer.echo(f"  rejected {reason:18} {count:,} (first lines: {lines})")
+
+
+@phones_app.command("summary")
+def summary(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+    """Counts from the phone marts: valid rate, duplicates, inactive, DNC, registry age."""
+    from steward.phones.nightly import summarise
+
+    result = summarise()
+    if as_json or not result.get("available"):
+        typer.echo(json.dumps(result, indent=2))
+        return
+    registry = result["dnc_registry"]
+    stale = ", STALE" if registry.get("is_stale") else ""
+    typer.echo(
+        f"{result['phone_records']:,} phone records, valid rate {result['valid_rate']:.2%};"
+        f" duplicate groups {result['duplicate_groups']}; inactive {result['inactive_total']:,};"
+        f" contactable {result['contactable']:,} of {result['contact_checked']:,};"
+        f" DNC violations {result['dnc_violations_total']:,};"
+        f" recording consent violations {result['recording_consent_violations']:,};"
+        f" registry snapshot {registry.get('latest_snapshot_on')}"
+        f" ({registry.get('snapshot_age_days')} days old{stale})"
+    )

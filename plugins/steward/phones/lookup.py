@@ -47,8 +47,8 @@ from psycopg2 import sql
 
 from steward.phones.normalise import (
     DEFAULT_REGION,
-    LIBRARY_VERSION,
     MAX_RAW_LENGTH,
+    PARSER_VERSION,
     normalise_raw,
     resolve_region,
 )
@@ -102,7 +102,7 @@ create table if not exists {LOOKUP_SCHEMA}.{LOOKUP_TABLE} (
     region_used text not null,      -- the region national spellings were read in
     failure_reason text,
     default_region text not null,
-    library_version text not null,  -- phonenumbers version that parsed the row
+    library_version text not null,  -- PARSER_VERSION: phonenumbers version + Steward revision
     parsed_at timestamptz not null default now(),
     primary key (raw_value, region_hint)
 );
@@ -221,7 +221,7 @@ def refresh_phone_lookup(
                     sql.SQL(
                         "delete from {} where library_version <> %s or default_region <> %s"
                     ).format(lookup),
-                    (LIBRARY_VERSION, default_region),
+                    (PARSER_VERSION, default_region),
                 )
             stale_dropped = cursor.rowcount
             previous = _read_state(cursor)
@@ -298,7 +298,7 @@ def refresh_phone_lookup(
         pruned=pruned,
         stale_dropped=stale_dropped,
         full_reparse=full or stale_dropped > 0,
-        library_version=LIBRARY_VERSION,
+        library_version=PARSER_VERSION,
         default_region=default_region,
         workers=use_workers,
         elapsed_seconds=time.perf_counter() - started,
@@ -475,7 +475,7 @@ def parse_chunk(rows: Sequence[tuple[str, str]], default_region: str) -> tuple[s
     """Parse (raw key, region key) pairs into COPY text rows; count statuses."""
     lines = []
     counts: Counter = Counter()
-    version = _copy_value(LIBRARY_VERSION)
+    version = _copy_value(PARSER_VERSION)
     region_default = _copy_value(default_region)
     for raw_value, region_hint in rows:
         parsed = normalise_raw(raw_value, region_hint or None, default_region)

@@ -17,7 +17,15 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 LIBRARY_VERSION: str = phonenumbers.__version__
+# Bumped whenever Steward's own reading rules change (an IDD rescue, say): the
+# lookup stores PARSER_VERSION, so a new revision re-parses every value just
+# like a new phonenumbers release does.
+NORMALISER_REVISION = 2
+PARSER_VERSION: str = f"{LIBRARY_VERSION}+steward.{NORMALISER_REVISION}"
 DEFAULT_REGION = "US"
+# International call prefixes typed where they are not the local one: '00'
+# (most of the world) and '011' (what a North American dialler sends).
+_FOREIGN_IDD_PREFIXES = ("011", "00")
 
 # Longer than this is notes or garbage, not a phone number (E.164 has at most
 # 15 digits; 50 leaves room for spaces, punctuation and an extension). Such
@@ -183,22 +191,33 @@ def _classify_digits(
 
 
 def _rescue_idd(text: str) -> phonenumbers.PhoneNumber | None:
-    """Read a leading '00' as '+' when that makes a valid number.
+    """Read a leading foreign IDD ('00' or '011') as '+' when that makes a valid number.
 
     Agents outside the '00' world (the US dials 011) still type ``001 415 555
-    0123``: the parser reads that as a national number and rejects it.
+    0123``, and a US dialler logs a call to London as ``011447400123456``: with
+    the customer's own region the parser reads either as a national number and
+    rejects it. Only used when the plain parse gave no valid number.
     """
+    if "+" in text or "\uff0b" in text:
+        return None
     digit_positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-    if len(digit_positions) < 3 or "+" in text or "＋" in text:
+    if len(digit_positions) < 4:
         return None
-    first, second = digit_positions[0], digit_positions[1]
-    # Only when nothing but separators precedes the '00' ('(00 44) ...' is fine).
-    if any(ch.isalnum() for ch in text[:first]) or second != first + 1:
+    first = digit_positions[0]
+    # Only when nothing but separators precedes the prefix ('(00 44) ...' is fine).
+    if any(ch.isalnum() for ch in text[:first]):
         return None
-    if unicodedata.digit(text[first]) != 0 or unicodedata.digit(text[second]) != 0:
-        return None
-    try:
-        number = phonenumbers.parse("+" + text[second + 1 :], None)
-    except NumberParseException:
-        return None
-    return number if phonenumbers.is_valid_number(number) else None
+    for prefix in _FOREIGN_IDD_PREFIXES:
+        positions = digit_positions[: len(prefix)]
+        # The prefix's digits typed together: '0 0 44' is not an IDD.
+        if positions != list(range(first, first + len(prefix))):
+            continue
+        if "".join(str(unicodedata.digit(text[i])) for i in positions) != prefix:
+            continue
+        try:
+            number = phonenumbers.parse("+" + text[positions[-1] + 1 :], None)
+        except NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return number
+    return None

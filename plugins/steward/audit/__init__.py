@@ -1,0 +1,206 @@
+"""The audit trail: ``steward.audit_log``, append-only and hash-chained.
+
+One row per action (who, what, counts and digests: never personal data). Each
+row stores ``row_hash = sha256(prev_hash || canonical JSON of the row)``, the
+canonical JSON being PostgreSQL's ``jsonb`` text of ``{seq, recorded_at, actor,
+action, details}`` (keys in jsonb's fixed order, UTC timestamp), so Python and
+SQL agree on it byte for byte. ``seq`` has no gaps: rows are appended under an
+advisory lock with ``seq = last + 1``.
+
+Rows cannot be changed: a trigger refuses ``UPDATE``, ``DELETE`` and
+``TRUNCATE`` and the privileges are revoked from ``PUBLIC``. A superuser can
+still get round both (disabling triggers, ``session_replication_role``);
+:func:`verify` then finds the altered or missing rows by recomputing the chain.
+Removing the newest rows is only detectable against a head hash kept elsewhere:
+:func:`verify` returns it for the caller to record (the Airflow task log does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+AUDIT_SCHEMA = "steward"
+AUDIT_TABLE = "audit_log"
+GENESIS_HASH = "0" * 64
+_LOCK_KEY = "steward.audit_log"
+# Canonical JSON of a row, the same expression in record() and verify().
+_CANONICAL_SQL = (
+    "jsonb_build_object('seq', {seq}, 'recorded_at', "
+    "to_char({recorded_at} at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "'actor', {actor}, 'action', {action}, 'details', {details})::text"
+)
+
+_DDL = """
+create schema if not exists steward;
+
+create table if not exists steward.audit_log (
+    seq bigint primary key,
+    recorded_at timestamptz not null,
+    actor text not null,
+    action text not null,
+    details jsonb not null,
+    prev_hash text not null,
+    row_hash text not null unique
+);
+
+create or replace function steward.audit_log_refuse_change() returns trigger
+language plpgsql as $$
+begin
+    raise exception 'steward.audit_log is append-only: % refused', tg_op
+        using errcode = 'insufficient_privilege';
+end
+$$;
+
+do $$
+begin
+    if not exists (
+        select from pg_trigger where tgname = 'audit_log_append_only'
+        and tgrelid = 'steward.audit_log'::regclass
+    ) then
+        create trigger audit_log_append_only before update or delete on steward.audit_log
+        for each row execute function steward.audit_log_refuse_change();
+        create trigger audit_log_no_truncate before truncate on steward.audit_log
+        for each statement execute function steward.audit_log_refuse_change();
+    end if;
+end
+$$;
+
+revoke update, delete, truncate on steward.audit_log from public;
+"""
+
+
+class AuditError(RuntimeError):
+    """The audit trail cannot be written."""
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of :func:`verify`: counts, sequence numbers and hashes only."""
+
+    rows: int
+    ok: bool
+    head_seq: int | None
+    head_hash: str | None
+    broken_seqs: list[int] = field(default_factory=list)  # rows whose hash does not match
+    missing_seqs: list[int] = field(default_factory=list)  # gaps: deleted rows
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def ensure_audit_log(engine: sa.Engine) -> None:
+    """Create the audit table and its guards (idempotent)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
+        conn.exec_driver_sql(_DDL.replace("%", "%%"))
+
+
+def canonical_json(value: Any) -> str:
+    """Compact, key-sorted JSON (for digests of structured values)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def digest(value: Any) -> str:
+    """sha256 hex of a value's canonical JSON: what the audit stores instead of data."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def record(
+    engine: sa.Engine, actor: str, action: str, details: dict | None = None, *, connection=None
+) -> dict:
+    """Append one audit row; return its ``seq`` and ``row_hash``.
+
+    ``details`` must hold counts, names and digests only. With ``connection``
+    (an open SQLAlchemy connection inside a transaction) the row commits or rolls
+    back with the caller's work: an action is audited exactly when it happened.
+    """
+    if not actor or not action:
+        raise AuditError("an audit row needs an actor and an action")
+    payload = json.loads(canonical_json(details or {}))
+    if connection is None:
+        ensure_audit_log(engine)
+        with engine.begin() as conn:
+            return _append(conn, actor, action, payload)
+    return _append(connection, actor, action, payload)
+
+
+def _append(conn, actor: str, action: str, details: dict) -> dict:
+    conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
+    last = conn.execute(
+        sa.text("select seq, row_hash from steward.audit_log order by seq desc limit 1")
+    ).first()
+    seq = 1 if last is None else last.seq + 1
+    prev_hash = GENESIS_HASH if last is None else last.row_hash
+    canonical = _CANONICAL_SQL.format(
+        seq=":seq",
+        recorded_at="now()",
+        actor=":actor",
+        action=":action",
+        details="cast(:details as jsonb)",
+    )
+    row = conn.execute(
+        sa.text(
+            "insert into steward.audit_log"
+            " (seq, recorded_at, actor, action, details, prev_hash, row_hash)"
+            " select :seq, now(), :actor, :action, cast(:details as jsonb), :prev,"
+            f" encode(sha256(convert_to(:prev || {canonical}, 'UTF8')), 'hex')"
+            " returning seq, row_hash"
+        ),
+        {
+            "seq": seq,
+            "actor": actor,
+            "action": action,
+            "details": json.dumps(details),
+            "prev": prev_hash,
+        },
+    ).one()
+    return {"seq": row.seq, "row_hash": row.row_hash}
+
+
+def verify(engine: sa.Engine) -> VerifyReport:
+    """Recompute the whole chain in the warehouse; report altered and missing rows."""
+    ensure_audit_log(engine)
+    canonical = _CANONICAL_SQL.format(
+        seq="seq", recorded_at="recorded_at", actor="actor", action="action", details="details"
+    )
+    query = sa.text(
+        "with chained as ("
+        " select seq, prev_hash, row_hash,"
+        f" encode(sha256(convert_to(prev_hash || {canonical}, 'UTF8')), 'hex') as recomputed,"
+        " lag(row_hash) over (order by seq) as previous_row_hash,"
+        " lag(seq) over (order by seq) as previous_seq"
+        " from steward.audit_log)"
+        " select seq, recomputed <> row_hash"
+        "   or prev_hash <> coalesce(previous_row_hash, :genesis) as broken,"
+        " coalesce(previous_seq, 0) as previous_seq"
+        " from chained"
+        " where recomputed <> row_hash or prev_hash <> coalesce(previous_row_hash, :genesis)"
+        "   or seq <> coalesce(previous_seq, 0) + 1"
+        " order by seq"
+    )
+    with engine.connect() as conn:
+        problems = conn.execute(query, {"genesis": GENESIS_HASH}).all()
+        head = conn.execute(
+            sa.text(
+                "select count(*) as n, max(seq) as head_seq,"
+                " (select row_hash from steward.audit_log order by seq desc limit 1) as head_hash"
+                " from steward.audit_log"
+            )
+        ).one()
+    broken = [row.seq for row in problems if row.broken]
+    missing: list[int] = []
+    for row in problems:
+        missing.extend(range(row.previous_seq + 1, row.seq))
+    return VerifyReport(
+        rows=int(head.n),
+        ok=not broken and not missing,
+        head_seq=head.head_seq,
+        head_hash=head.head_hash,
+        broken_seqs=broken,
+        missing_seqs=missing,
+    )
