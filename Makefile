@@ -9,7 +9,9 @@ SCALE ?= s
 SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install browser clean
+# apt-get needs root; elsewhere sudo asks for it.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +32,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project
 
-test: lint
+# The dashboard's end-to-end test drives Debian's Chromium through ChromeDriver.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "Installing Chromium and ChromeDriver for the dashboard's browser test"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+test: lint browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

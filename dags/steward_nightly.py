@@ -1,13 +1,14 @@
 """The nightly Airflow DAG: Steward's whole governance pipeline, once a night.
 
-Kept thin on purpose: the work lives in ``steward.airflow_support`` and the dbt
-project; this file only says what runs in which order.
+Kept thin on purpose: the work lives in ``steward.airflow_support``, the area
+packages of ``steward`` and the dbt project; this file only says what runs in
+which order.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task, task_group
 from cosmos import DbtTaskGroup
 
 from steward import airflow_support as nightly
@@ -21,6 +22,14 @@ from steward import airflow_support as nightly
     max_active_runs=1,
     default_args=nightly.nightly_default_args(),
     tags=["steward", "governance", "dbt"],
+    params={
+        "full_catalogue_scan": Param(
+            False,
+            type="boolean",
+            title="Full PII re-scan",
+            description="Validate every column again, not only new or changed ones.",
+        ),
+    },
 )
 def steward_nightly():
     """
@@ -31,10 +40,18 @@ def steward_nightly():
     1. **validate_data_map**: the data map (dbt source `meta`) must describe the
        warehouse as it is. If it is malformed or out of date, the run stops here
        and nothing downstream runs.
-    2. **dbt_staging**: the dbt staging views over every source table, then the
-       dbt data tests (Cosmos renders one Airflow task per dbt model).
-    3. **summarise_staging**: row counts per staging view next to its source
-       table (counts only, no personal data), returned as the task's XCom.
+    2. **dbt_staging**: the dbt staging views over every source table, then their
+       data tests (Cosmos renders one Airflow task per dbt model).
+    3. **pii_catalogue**: scan new or changed columns for personal data (counts
+       only, never values), build `steward.pii_catalogue` and
+       `steward.catalogue_drift`, and report undeclared personal data.
+    4. **phone_quality**: normalise new phone numbers into `steward.phone_lookup`,
+       build the phone marts (duplicates, inactive numbers, Do-Not-Call and consent
+       checks), match duplicate customers with splink, and run the Great
+       Expectations suite `phone_quality` (Data Docs without phone numbers).
+    5. **nightly_summary**: one JSON summary of the night (counts only).
+
+    Trigger with **full_catalogue_scan** to re-validate every column.
     """
 
     @task(retries=0)
@@ -50,9 +67,75 @@ def steward_nightly():
     def summarise_staging() -> dict:
         return nightly.staging_summary()
 
-    # Each later stage (PII catalogue, phone quality, retention) is one more
-    # task group chained between dbt_staging and the summary.
-    validate_data_map() >> dbt_staging >> summarise_staging()
+    @task_group(group_id="pii_catalogue")
+    def pii_catalogue():
+        @task
+        def scan_columns(params=None) -> dict:
+            from steward.catalogue import nightly as catalogue
+
+            return catalogue.run_scan(full=bool(params and params["full_catalogue_scan"]))
+
+        marts = DbtTaskGroup(
+            group_id="dbt_catalogue",
+            **nightly.dbt_task_group_kwargs(select=nightly.CATALOGUE_SELECTOR),
+        )
+
+        @task
+        def summarise_catalogue() -> dict:
+            from steward.catalogue import nightly as catalogue
+
+            return catalogue.summarise()
+
+        scan_columns() >> marts >> summarise_catalogue()
+
+    @task_group(group_id="phone_quality")
+    def phone_quality():
+        @task
+        def refresh_phone_lookup() -> dict:
+            from steward.phones import nightly as phones
+
+            return phones.run_refresh()
+
+        marts = DbtTaskGroup(
+            group_id="dbt_phones",
+            **nightly.dbt_task_group_kwargs(select=nightly.PHONES_SELECTOR),
+        )
+
+        @task
+        def match_duplicate_customers() -> dict:
+            from steward.dedupe import nightly as dedupe
+
+            return dedupe.run()
+
+        dedupe_marts = DbtTaskGroup(
+            group_id="dbt_dedupe",
+            **nightly.dbt_task_group_kwargs(select=nightly.DEDUPE_SELECTOR),
+        )
+
+        @task
+        def run_quality_checks() -> dict:
+            from steward.quality import nightly as quality
+
+            return quality.run()
+
+        @task
+        def summarise_phones() -> dict:
+            from steward.phones import nightly as phones
+
+            return phones.summarise()
+
+        summary = summarise_phones()
+        refresh_phone_lookup() >> marts
+        marts >> match_duplicate_customers() >> dedupe_marts >> summary
+        marts >> run_quality_checks() >> summary
+
+    @task
+    def nightly_summary(ti=None) -> dict:
+        return nightly.collect_summaries(ti)
+
+    stages = [pii_catalogue(), phone_quality()]
+    validate_data_map() >> dbt_staging >> [summarise_staging(), *stages]
+    stages >> nightly_summary()
 
 
 steward_nightly()

@@ -17,8 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -149,6 +147,22 @@ DBT_PROFILE_NAME = "steward"
 DBT_TARGET_NAME = "nightly"
 DBT_TARGET_SCHEMA = "steward"
 STAGING_SELECTOR = "path:models/staging"
+# Each stage's dbt nodes; a node's data tests come along with it.
+CATALOGUE_SELECTOR = ["path:seeds/catalogue_overrides.csv", "path:models/marts/catalogue"]
+PHONES_SELECTOR = [
+    "path:models/intermediate/phones",
+    "path:models/marts/phones",
+    "path:models/intermediate/dedupe",
+]
+DEDUPE_SELECTOR = ["path:models/marts/dedupe"]
+# The task whose return value is each stage's part of the nightly summary.
+SUMMARY_TASKS = {
+    "staging": "summarise_staging",
+    "catalogue": "pii_catalogue.summarise_catalogue",
+    "phones": "phone_quality.summarise_phones",
+    "dedupe": "phone_quality.match_duplicate_customers",
+    "quality": "phone_quality.run_quality_checks",
+}
 
 # The demo and the tests set this to 0: `dag.test()` would otherwise sit out the
 # retry delay of a failed task before reporting it.
@@ -215,6 +229,11 @@ def dbt_executable_path() -> str:
     is not on ``PATH`` (``.venv/bin/steward demo``).
     """
     return shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+
+
+def collect_summaries(ti) -> dict:
+    """The night's summary: each stage's own summary (counts only), by stage."""
+    return {stage: ti.xcom_pull(task_ids=task_id) for stage, task_id in SUMMARY_TASKS.items()}
 
 
 def validate_data_map() -> dict[str, int]:
@@ -303,49 +322,22 @@ def _count(conn, schema: str, table: str) -> int:
 def _dbt_ls_json(arguments: list[str]) -> list[dict]:
     """Run ``dbt ls`` in-process against the warehouse; return its JSON nodes."""
     import json
-    import tempfile
 
-    from dbt.cli.main import dbtRunner
+    from steward import dbt_runner
 
-    project_dir = paths.dbt_project_dir()
     keys = ["unique_id", "resource_type", "name", "schema", "alias", "identifier", "depends_on"]
-    # dbt's artefacts go to a scratch folder: the project may be read-only (docker-compose).
-    with tempfile.TemporaryDirectory(prefix="steward-dbt-ls-") as scratch:
-        command = [
-            "ls",
-            "--project-dir",
-            str(project_dir),
-            "--profiles-dir",
-            str(project_dir),
-            "--target-path",
-            scratch,
-            "--log-path",
-            scratch,
-            "--output",
-            "json",
-            "--output-keys",
-            *keys,
-            # `ls` prints every node even with --quiet; the caller wants data, not output.
-            "--log-level",
-            "none",
-            *arguments,
-        ]
-        with _environment(warehouse.dbt_env()):
-            result = dbtRunner().invoke(command)
+    command = [
+        "ls",
+        "--output",
+        "json",
+        "--output-keys",
+        *keys,
+        # `ls` prints every node even with --quiet; the caller wants data, not output.
+        "--log-level",
+        "none",
+        *arguments,
+    ]
+    result = dbt_runner.run(command, quiet=False)
     if not result.success:
-        raise AirflowSetupError(f"dbt ls failed: {result.exception or 'see the dbt log'}")
+        raise AirflowSetupError(f"dbt ls failed: {dbt_runner.failure_summary(result)}")
     return [json.loads(line) for line in result.result]
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -26,11 +26,15 @@ def _register_area_commands() -> None:
     """Each area (catalogue, phones, ...) owns its sub-commands in its own module."""
     from steward.audit.cli import audit_app
     from steward.catalogue.cli import catalogue_app
+    from steward.dedupe.cli import dedupe_app
     from steward.dsar.cli import dsar_app
     from steward.phones.cli import phones_app
+    from steward.quality.cli import quality_app
 
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(phones_app, name="phones")
+    app.add_typer(dedupe_app, name="dedupe")
+    app.add_typer(quality_app, name="quality")
     app.add_typer(dsar_app, name="dsar")
     app.add_typer(audit_app, name="audit")
 

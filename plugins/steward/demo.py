@@ -77,16 +77,8 @@ def _run(scale: str, seed: int) -> None:
     _heading("4. The nightly Airflow DAG")
     summary = _run_nightly_dag(url)
 
-    _heading("5. Staging views built by dbt")
-    for row in summary["models"].values():
-        marker = "" if row["rows"] == row["source_rows"] else "   <- differs from its source"
-        _say(f"  {row['relation']:45} {row['rows']:>10,} rows{marker}")
-    _say(f"  {summary['staging_models']} views, {summary['staging_rows']:,} rows in all")
-    if summary["mismatched_models"]:
-        raise DemoFailedError(
-            "some staging views do not hold every source row: "
-            + ", ".join(summary["mismatched_models"])
-        )
+    _heading("5. What the night found")
+    _print_night(summary)
 
     _heading("Where things are")
     _say(f"Warehouse:       {location}")
@@ -94,6 +86,69 @@ def _run(scale: str, seed: int) -> None:
     _say(f"Airflow home:    {paths.airflow_home()}")
     _say(f"Airflow UI:      run `{_steward_command()} airflow standalone`, then open")
     _say(f"                 {airflow_support.ui_url()}, DAG {airflow_support.NIGHTLY_DAG_ID}")
+    _say(f"Dashboard:       {airflow_support.ui_url()}/plugin/steward (menu entry Steward)")
+    report_dir = paths.project_root() / "reports"
+    _say(f"Static report:   `{_steward_command()} report --out {_relative(report_dir)}`")
+    data_docs = summary.get("quality", {}).get("data_docs")
+    if data_docs:
+        _say(f"Data Docs:       {_relative(Path(data_docs))}/index.html")
+    _say(f"dbt and Airflow: {_relative(paths.airflow_home() / 'logs' / 'demo-nightly-run.log')}")
+
+
+def _print_night(summary: dict) -> None:
+    """The nightly summary in plain words: counts only, never a value."""
+    staging = summary["staging"]
+    _say(f"Staging: {staging['staging_models']} dbt views, {staging['staging_rows']:,} rows")
+    if staging["mismatched_models"]:
+        raise DemoFailedError(
+            "some staging views do not hold every source row: "
+            + ", ".join(staging["mismatched_models"])
+        )
+    catalogue = summary.get("catalogue") or {}
+    if catalogue:
+        run = catalogue.get("latest_run", {})
+        _say(
+            f"PII catalogue: {run.get('columns_scanned', 0)} columns scanned "
+            f"({run.get('columns_unchanged', 0)} unchanged since the last scan), "
+            f"{run.get('pii_columns', 0)} hold personal data"
+        )
+        for gap in catalogue.get("drift", []):
+            _say(
+                f"  governance gap: {gap['column']} holds {gap['found_categories']} "
+                f"({gap['kind']}: the data map does not say so)"
+            )
+    phones = summary.get("phones") or {}
+    if phones.get("available"):
+        duplicates = sum(phones["duplicate_groups"].values())
+        violations = sum(phones["dnc_violations"].values())
+        _say(
+            f"Phones: {phones['phone_records']:,} numbers, {phones['valid_rate']:.1%} valid, "
+            f"{duplicates} duplicate groups, {phones['inactive_total']:,} inactive, "
+            f"{phones['contactable']:,} of {phones['contact_checked']:,} lawful to dial"
+        )
+        _say(f"  {violations} campaign calls to numbers that were not contactable at the time")
+    dedupe = summary.get("dedupe") or {}
+    if dedupe:
+        _say(
+            f"Duplicate customers: {dedupe['clusters']} clusters holding "
+            f"{dedupe['clustered_records']} of {dedupe['records']:,} records "
+            "(proposed for review, nothing merged)"
+        )
+    quality = summary.get("quality") or {}
+    if quality:
+        failed = sorted(name for name, ok in quality.get("checks", {}).items() if not ok)
+        _say(
+            f"Great Expectations ({quality['suite']}): "
+            f"{quality['expectations'] - quality['failed']} of {quality['expectations']} passed"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+        )
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _run_nightly_dag(url: str) -> dict:
@@ -127,7 +182,25 @@ def _run_nightly_dag(url: str) -> dict:
         raise DemoFailedError(
             f"the nightly DAG failed at {', '.join(failed) or 'an unknown task'}; see {log_path}"
         )
-    return airflow_support.staging_summary(url)
+    return _nightly_summary(dag_run)
+
+
+def _nightly_summary(dag_run) -> dict:
+    """The nightly_summary task's return value (XCom) of this run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    query = XComModel.get_many(
+        run_id=dag_run.run_id,
+        dag_ids=dag_run.dag_id,
+        task_ids="nightly_summary",
+        key="return_value",
+    )
+    with create_session() as session:
+        row = session.scalars(query).first()
+        if row is None:
+            raise DemoFailedError("the nightly run left no summary")
+        return XComModel.deserialize_value(row)
 
 
 def _parse_and_test_dag():

@@ -3,51 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from steward import datamap, paths, warehouse
+from steward import datamap, dbt_runner, warehouse
 
 pytestmark = pytest.mark.integration
 
 
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_dbt(url: str, arguments: list[str], scratch: Path):
     """Run dbt in-process on ``url``; artefacts go to ``scratch``, not the project."""
-    from dbt.cli.main import dbtRunner
-
-    project = str(paths.dbt_project_dir())
-    command = [
-        *arguments,
-        "--project-dir",
-        project,
-        "--profiles-dir",
-        project,
-        "--target-path",
-        str(scratch / "target"),
-        "--log-path",
-        str(scratch / "logs"),
-    ]
-    with environment(warehouse.dbt_env(url)):
-        return dbtRunner().invoke(command)
+    return dbt_runner.run(arguments, url, scratch=scratch, quiet=False)
 
 
 @pytest.fixture(scope="module")

@@ -358,7 +358,8 @@ def test_the_seeded_warehouse_matches_its_ground_truth(seeded_warehouse, warehou
     """Every CRM phone the generator planted gets the E.164 a correct normaliser returns."""
     engine = warehouse.engine(warehouse_url)
     try:
-        report = refresh_phone_lookup(engine)  # the data map's phone columns
+        # full=True: other tests on the shared session database may have refreshed already.
+        report = refresh_phone_lookup(engine, full=True)  # the data map's phone columns
         with engine.connect() as conn:
             cases = conn.execute(
                 sa.text(
@@ -382,7 +383,7 @@ def test_the_seeded_warehouse_matches_its_ground_truth(seeded_warehouse, warehou
             conn.execute(sa.text("drop function if exists steward.phone_raw_key(text)"))
             conn.execute(sa.text("drop function if exists steward.phone_region_key(text)"))
 
-    assert report.sources >= 5 and report.scan == "full"
+    assert report.sources >= 5 and report.scan == "full" and report.new_parsed > 0
     spellings = {case.spelling for case in cases if case.expected_e164 is not None}
     assert {"national", "e164", "idd", "extension"} <= spellings
     assert any(case.expected_e164 is None for case in cases)  # planted invalid ones too

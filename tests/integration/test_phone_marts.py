@@ -8,15 +8,13 @@ must not see. Clock: the seed's reference date (var phones_reference_date).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from steward import datamap, paths, warehouse
+from steward import datamap, dbt_runner, warehouse
 from steward.phones import nightly
 from steward.phones.dnc import import_registry_file, registry_engine
 from steward.phones.sources import sources_from_data_map
@@ -32,37 +30,8 @@ PHONE_SELECTION = [
 ]
 
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_dbt(url: str, arguments: list[str], scratch):
-    from dbt.cli.main import dbtRunner
-
-    project = str(paths.dbt_project_dir())
-    command = [
-        *arguments,
-        "--project-dir",
-        project,
-        "--profiles-dir",
-        project,
-        "--target-path",
-        str(scratch / "target"),
-        "--log-path",
-        str(scratch / "logs"),
-    ]
-    with _environment(warehouse.dbt_env(url)):
-        return dbtRunner().invoke(command)
+    return dbt_runner.run(arguments, url, scratch=scratch, quiet=False)
 
 
 def _vars(reference_date: str = REFERENCE_DATE) -> list[str]:

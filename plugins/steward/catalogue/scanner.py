@@ -8,6 +8,12 @@ columns and the sample size, not with the table. If that query fails, each
 column is retried alone in its own savepoint, so one broken column (or view)
 does not hide the rest. Problems are reported, never raised.
 
+Incremental rescans: each column gets a *fingerprint* (its type, the scan
+parameters, the name rules and an order-independent digest of its sampled
+values). Given the fingerprints of the previous run, a column whose
+fingerprint is unchanged is reported ``unchanged`` and not validated again;
+new tables and columns have no previous fingerprint and are always validated.
+
 Only counts leave this module: no sampled value is kept, logged or reported,
 and database error messages are stripped of anything in quotes.
 """
@@ -15,10 +21,12 @@ and database error messages are stripped of anything in quotes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +42,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SEED = 20240601
 DEFAULT_EXCLUDED_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 UNDEFINED_TABLE = "42P01"
+# Bump when scoring changes in a way that must invalidate every stored fingerprint.
+FINGERPRINT_VERSION = "1"
+ColumnKey = tuple[str, str, str]  # (schema, table, column)
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,9 @@ class ColumnStatus:
     table: str
     column: str
     type_name: str
-    status: str  # scanned | skipped | failed
+    status: str  # scanned | skipped | failed | unchanged
     reason: str | None = None
+    fingerprint: str | None = None  # None: always rescan (failed, or a full read)
 
 
 @dataclass(frozen=True)
@@ -116,11 +128,13 @@ def scan_schemas(
     phone_regions: tuple[str, ...] = ("US",),
     rules: NameRules | None = None,
     statement_timeout_ms: int = 120_000,
+    previous_fingerprints: Mapping[ColumnKey, str] | None = None,
 ) -> ScanReport:
     """Scan every table and view of ``schemas``; see the module docstring.
 
     ``full_scan=True`` validates every value instead of a sample (the baseline
-    the sampled scan is compared against).
+    the sampled scan is compared against). ``previous_fingerprints`` (from the
+    last run) turns on incremental rescans: unchanged columns are skipped.
     """
     started = time.perf_counter()
     with engine.connect() as conn, conn.begin():
@@ -135,6 +149,7 @@ def scan_schemas(
         phone_regions=phone_regions,
         rules=rules,
         statement_timeout_ms=statement_timeout_ms,
+        previous_fingerprints=previous_fingerprints,
     )
     report.parameters |= {"schemas": list(schemas), "exclude_schemas": list(exclude_schemas)}
     report.timings["catalogue_seconds"] = round(catalogue_seconds, 4)
@@ -152,9 +167,20 @@ def scan_tables(
     phone_regions: tuple[str, ...] = ("US",),
     rules: NameRules | None = None,
     statement_timeout_ms: int = 120_000,
+    previous_fingerprints: Mapping[ColumnKey, str] | None = None,
 ) -> ScanReport:
     """Scan already-listed tables (``scan_schemas`` lists them from the catalogue)."""
     rules = rules or name_rules.default_rules()
+    context = _ScanContext(
+        rules=rules,
+        sample_rows=sample_rows,
+        seed=seed,
+        full_scan=full_scan,
+        phone_regions=tuple(phone_regions),
+        statement_timeout_ms=statement_timeout_ms,
+        previous=previous_fingerprints,
+        salt=_fingerprint_salt(rules, sample_rows, seed, phone_regions),
+    )
     report = ScanReport(
         parameters={
             "sample_rows": sample_rows,
@@ -162,6 +188,7 @@ def scan_tables(
             "mode": "full" if full_scan else "sample",
             "phone_regions": list(phone_regions),
             "threshold": scoring.PII_THRESHOLD,
+            "incremental": previous_fingerprints is not None and not full_scan,
         }
     )
     per_table: dict[str, dict[str, Any]] = {}
@@ -169,17 +196,7 @@ def scan_tables(
     with engine.connect() as conn:
         for table in tables:
             table_started = time.perf_counter()
-            timing = _scan_table(
-                conn,
-                table,
-                rules,
-                report,
-                sample_rows,
-                seed,
-                full_scan,
-                phone_regions,
-                statement_timeout_ms,
-            )
+            timing = _scan_table(conn, table, context, report)
             timing["seconds"] = round(time.perf_counter() - table_started, 4)
             per_table[f"{table.schema}.{table.name}"] = timing
     report.timings |= {
@@ -191,26 +208,68 @@ def scan_tables(
     return report
 
 
+@dataclass(frozen=True)
+class _ScanContext:
+    rules: NameRules
+    sample_rows: int
+    seed: int
+    full_scan: bool
+    phone_regions: tuple[str, ...]
+    statement_timeout_ms: int
+    previous: Mapping[ColumnKey, str] | None
+    salt: str
+
+    def fingerprint(self, column: ColumnInfo, digest: str) -> str:
+        text = f"{self.salt}|{column.type_name}|{column.read_as}|{digest}"
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+    def unchanged(self, table: TableInfo, column: ColumnInfo, fingerprint: str | None) -> bool:
+        if self.previous is None or self.full_scan or fingerprint is None:
+            return False
+        return self.previous.get((table.schema, table.name, column.name)) == fingerprint
+
+
+def _fingerprint_salt(
+    rules: NameRules, sample_rows: int, seed: int, phone_regions: Sequence[str]
+) -> str:
+    """What besides the data decides a column's result: rules, sample size, seed, regions."""
+    rules_digest = hashlib.blake2b(repr(rules).encode(), digest_size=8).hexdigest()
+    return f"v{FINGERPRINT_VERSION}|{rules_digest}|{sample_rows}|{seed}|{','.join(phone_regions)}"
+
+
+def sample_digest(values: Sequence[str | None]) -> str:
+    """An order-independent digest of one column's sampled values (no value recoverable)."""
+    total = 0
+    nulls = 0
+    for value in values:
+        if value is None:
+            nulls += 1
+            continue
+        digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
+        total = (total + int.from_bytes(digest, "big")) % (1 << 128)
+    return f"{len(values)}:{nulls}:{total:032x}"
+
+
 def _scan_table(
-    conn: sa.Connection,
-    table: TableInfo,
-    rules: NameRules,
-    report: ScanReport,
-    sample_rows: int,
-    seed: int,
-    full_scan: bool,
-    phone_regions: tuple[str, ...],
-    statement_timeout_ms: int,
+    conn: sa.Connection, table: TableInfo, context: _ScanContext, report: ScanReport
 ) -> dict[str, Any]:
+    rules = context.rules
     verdicts = {c.name: rules.evaluate(c.name, table.name) for c in table.columns}
     to_read: list[ColumnInfo] = []
     tallies: dict[str, scoring.ColumnTally] = {}
     contexts: dict[str, ValueContext] = {}
+    timing: dict[str, Any] = {"rows": 0, "query_seconds": 0.0, "unchanged": 0}
     for column in table.columns:
         verdict = verdicts[column.name]
         reason = _skip_reason(column, verdict)
         if reason:
-            report.columns.append(_status(table, column, "skipped", reason))
+            # Not read: only its type and name decide, so that is its fingerprint.
+            fingerprint = context.fingerprint(column, "not read")
+            if context.unchanged(table, column, fingerprint):
+                timing["unchanged"] += 1
+                report.columns.append(_status(table, column, "unchanged", reason, fingerprint))
+                continue
+            report.columns.append(_status(table, column, "skipped", reason, fingerprint))
             if column.read_as == sampling.SKIP and not column.type_name.startswith("boolean"):
                 # A bytea "recording" column is still worth a name-only finding.
                 _record(report, table, column, rules, verdict, None, unreadable=True)
@@ -224,25 +283,16 @@ def _scan_table(
             scan_spans=column.read_as in (sampling.READ_TEXT, sampling.READ_SPANS_ONLY),
             whole_values=column.read_as != sampling.READ_SPANS_ONLY,
         )
-        contexts[column.name] = ValueContext(numeric=numeric, phone_regions=phone_regions)
+        contexts[column.name] = ValueContext(numeric=numeric, phone_regions=context.phone_regions)
         to_read.append(column)
 
-    plan = sampling.plan_sample(table, sample_rows, full_scan)
-    timing: dict[str, Any] = {"method": plan.method, "rows": 0, "query_seconds": 0.0}
+    plan = sampling.plan_sample(table, context.sample_rows, context.full_scan)
+    timing["method"] = plan.method
     failed: dict[str, str] = {}
+    fingerprints: dict[str, str] = {}
     if to_read:
         ok = _read_into(
-            conn,
-            table,
-            to_read,
-            plan,
-            seed,
-            tallies,
-            contexts,
-            timing,
-            statement_timeout_ms,
-            report,
-            column=None,
+            conn, table, to_read, plan, context, tallies, contexts, timing, report, fingerprints
         )
         if ok is False and timing.get("vanished"):
             for column in to_read:
@@ -256,22 +306,27 @@ def _scan_table(
                     table,
                     [column],
                     plan,
-                    seed,
+                    context,
                     tallies,
                     contexts,
                     timing,
-                    statement_timeout_ms,
                     report,
+                    fingerprints,
                     column=column.name,
                 )
                 if not single:
                     failed[column.name] = "sample query failed"
     validate_started = time.perf_counter()
     for column in to_read:
+        fingerprint = fingerprints.get(column.name)
         if column.name in failed:
             report.columns.append(_status(table, column, "failed", failed[column.name]))
             continue
-        report.columns.append(_status(table, column, "scanned", None))
+        if context.unchanged(table, column, fingerprint):
+            timing["unchanged"] += 1
+            report.columns.append(_status(table, column, "unchanged", None, fingerprint))
+            continue
+        report.columns.append(_status(table, column, "scanned", None, fingerprint))
         _record(report, table, column, rules, verdicts[column.name], tallies[column.name])
     timing["score_seconds"] = round(time.perf_counter() - validate_started, 4)
     return timing
@@ -288,51 +343,70 @@ def _skip_reason(column: ColumnInfo, verdict: NameVerdict) -> str | None:
     return None
 
 
+def _fetch_sample(
+    conn: sa.Connection,
+    table: TableInfo,
+    columns: list[ColumnInfo],
+    plan: sampling.SamplePlan,
+    context: _ScanContext,
+    timing: dict[str, Any],
+) -> list[tuple]:
+    """The bounded sample as rows (at most the row cap: small enough to hold)."""
+    timeout = context.statement_timeout_ms
+    query = sampling.sample_query(table, columns, plan, context.seed)
+    rows = list(sampling.read_rows(conn, query, timeout, stream=False))
+    if (
+        plan.method == "tablesample"
+        and len(rows) < min(plan.row_cap or 0, table.estimated_rows) / 4
+    ):
+        # Page sampling came back thin (stale statistics): read the first rows instead.
+        fallback = sampling.SamplePlan("limit", None, plan.row_cap)
+        query = sampling.sample_query(table, columns, fallback, context.seed)
+        rows = list(sampling.read_rows(conn, query, timeout, stream=False))
+        timing["method"] = "limit (tablesample returned too few rows)"
+    return rows
+
+
 def _read_into(
     conn: sa.Connection,
     table: TableInfo,
     columns: list[ColumnInfo],
     plan: sampling.SamplePlan,
-    seed: int,
+    context: _ScanContext,
     tallies: dict[str, scoring.ColumnTally],
     contexts: dict[str, ValueContext],
     timing: dict[str, Any],
-    statement_timeout_ms: int,
     report: ScanReport,
-    column: str | None,
+    fingerprints: dict[str, str],
+    column: str | None = None,
 ) -> bool:
-    """Sample ``columns`` into their tallies; False (and a problem recorded) on failure."""
+    """Sample ``columns`` into their tallies; False (and a problem recorded) on failure.
+
+    Sampled reads also fingerprint each column; a column whose fingerprint is
+    unchanged since the previous run is not validated (its tally stays empty).
+    """
     query_started = time.perf_counter()
     rows_seen = 0
     try:
         with conn.begin():
-            query = sampling.sample_query(table, columns, plan, seed)
-            rows = sampling.read_rows(
-                conn, query, statement_timeout_ms, stream=plan.method == "full"
-            )
-            for row in rows:
-                rows_seen += 1
-                for info, value in zip(columns, row, strict=True):
-                    tallies[info.name].add(value, contexts[info.name])
-            if (
-                plan.method == "tablesample"
-                and rows_seen < min(plan.row_cap or 0, table.estimated_rows) / 4
-            ):
-                # Page sampling came back thin (stale statistics): read the first rows instead.
-                for info in columns:
-                    tallies[info.name] = tallies[info.name].fresh()
-                fallback = sampling.SamplePlan("limit", None, plan.row_cap)
-                rows_seen = 0
-                for row in sampling.read_rows(
-                    conn,
-                    sampling.sample_query(table, columns, fallback, seed),
-                    statement_timeout_ms,
-                    stream=False,
-                ):
+            if plan.method == "full":
+                query = sampling.sample_query(table, columns, plan, context.seed)
+                for row in sampling.read_rows(conn, query, context.statement_timeout_ms, True):
                     rows_seen += 1
                     for info, value in zip(columns, row, strict=True):
                         tallies[info.name].add(value, contexts[info.name])
-                timing["method"] = "limit (tablesample returned too few rows)"
+            else:
+                rows = _fetch_sample(conn, table, columns, plan, context, timing)
+                rows_seen = len(rows)
+                for index, info in enumerate(columns):
+                    values = [row[index] for row in rows]
+                    fingerprint = context.fingerprint(info, sample_digest(values))
+                    fingerprints[info.name] = fingerprint
+                    if context.unchanged(table, info, fingerprint):
+                        continue
+                    tally, value_context = tallies[info.name], contexts[info.name]
+                    for value in values:
+                        tally.add(value, value_context)
     except sa.exc.DBAPIError as exc:
         code, message = describe_error(exc)
         vanished = code == UNDEFINED_TABLE
@@ -362,8 +436,16 @@ def _read_into(
     return True
 
 
-def _status(table: TableInfo, column: ColumnInfo, status: str, reason: str | None) -> ColumnStatus:
-    return ColumnStatus(table.schema, table.name, column.name, column.type_name, status, reason)
+def _status(
+    table: TableInfo,
+    column: ColumnInfo,
+    status: str,
+    reason: str | None,
+    fingerprint: str | None = None,
+) -> ColumnStatus:
+    return ColumnStatus(
+        table.schema, table.name, column.name, column.type_name, status, reason, fingerprint
+    )
 
 
 def _record(

@@ -185,8 +185,18 @@ def card_issuer_known(digits: str) -> bool:
     return False
 
 
+# A PAN masked for display ("************1234", "4111 11** **** 1111"): the
+# shape of a card kept in the column, half evidence when the name says card.
+_MASKED_CARD = re.compile(
+    r"[*xX#•]{8,15}[ -]?\d{4}|\d{4,6}[ -]?[*xX#•]{2,9}[ -]?[*xX#•]{0,4}[ -]?\d{4}"
+    r"|(?:[*xX#•]{4}[ -]){3}\d{4}"
+)
+
+
 def payment_card(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
     text = value.strip()
+    if not ctx.numeric and _MASKED_CARD.fullmatch(text):
+        return _result(Verdict.SHAPE, "masked")
     if not _CARD_TEXT.fullmatch(text) and not (text.isdigit() and 12 <= len(text) <= 19):
         return NO_MATCH
     digits = _digits(text)

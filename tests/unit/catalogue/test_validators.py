@@ -93,6 +93,12 @@ def test_us_ssn_stored_as_number_lost_its_leading_zero():
         ("3782822463100050", SHAPE),  # Amex prefix with a 16-digit length
         ("4111 1111", NO),
         ("4111-1111 1111-1111", NO),  # mixed separators
+        ("************1234", SHAPE),  # masked for display: still a card column
+        ("***********0005", SHAPE),  # Amex masked
+        ("411111******1111", SHAPE),  # first six, last four
+        ("**** **** **** 4242", SHAPE),
+        ("****", NO),
+        ("*** 12", NO),
     ],
 )
 def test_payment_card(value, expected):

@@ -1,0 +1,138 @@
+"""De-duplication accuracy: splink's pairs and clusters against the seed's planted duplicates.
+
+    .venv/bin/python benchmarks/dedupe_accuracy.py [--scale s|m] [--seed 42]
+
+Creates a scratch database on the warehouse's server (``steward.warehouse``:
+STEWARD_DATABASE_URL, else the embedded PostgreSQL), seeds it at ``--scale``,
+refreshes the phone lookup, builds the dedupe view with dbt, runs
+``steward.dedupe`` and prints a Markdown table of pair precision and recall
+(counts only: no record is printed). The scratch database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from steward import paths, warehouse
+
+
+def _scratch_database() -> tuple[str, str]:
+    """(admin URL, scratch database URL) on the warehouse's server."""
+    server_url = make_url(warehouse.database_url())
+    admin_url = server_url.set(database="postgres").render_as_string(hide_password=False)
+    name = f"steward_bench_dedupe_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    admin.dispose()
+    return admin_url, server_url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    warehouse._engine_for.cache_clear()
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{make_url(url).database}" with (force)'))
+    admin.dispose()
+
+
+def build_dedupe_view(url: str) -> None:
+    """``dbt run`` of the dedupe view (and the staging views it reads) on ``url``."""
+    from dbt.cli.main import dbtRunner
+
+    project = str(paths.dbt_project_dir())
+    previous = {key: os.environ.get(key) for key in warehouse.dbt_env(url)}
+    os.environ.update(warehouse.dbt_env(url))
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            result = dbtRunner().invoke(
+                [
+                    "run",
+                    "--select",
+                    "+path:models/intermediate/dedupe",
+                    "--project-dir",
+                    project,
+                    "--profiles-dir",
+                    project,
+                    "--target-path",
+                    f"{scratch}/target",
+                    "--log-path",
+                    f"{scratch}/logs",
+                    "--quiet",
+                ]
+            )
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if not result.success:
+        raise RuntimeError(f"dbt run failed: {result.exception}")
+
+
+def run(scale: str, seed: int) -> str:
+    from steward.dedupe.evaluate import evaluate
+    from steward.dedupe.linkage import find_duplicates
+    from steward.phones.lookup import refresh_phone_lookup
+    from steward.seed import generate
+
+    admin_url, url = _scratch_database()
+    try:
+        mark = time.perf_counter()
+        generate.seed_warehouse(scale=scale, seed=seed, url=url, progress=False)
+        refresh_phone_lookup(warehouse.engine(url))
+        build_dedupe_view(url)
+        setup_seconds = time.perf_counter() - mark
+        report = find_duplicates(url)
+        scores = evaluate(url)
+    finally:
+        _drop_database(admin_url, url)
+
+    lines = [
+        f"Scale `{scale}` (seed {seed}): {report.records:,} customer records, "
+        f"{report.candidate_pairs:,} candidate pairs, {report.clusters:,} clusters; "
+        f"dedupe {report.elapsed_seconds:.1f}s (train {report.timings['train']:.1f}s, "
+        f"predict+cluster {report.timings['predict_and_cluster']:.1f}s), "
+        f"setup {setup_seconds:.1f}s, levenshtein "
+        f"{'fuzzystrmatch' if report.native_levenshtein else 'PL/pgSQL fallback'}.",
+        "",
+        "| prediction | predicted pairs | true pairs | true positives | precision | recall | F1 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    labels = {
+        "pairs": "pairs, p >= 0.9",
+        "candidate_pairs": "pairs, p >= 0.5",
+        "clusters": "pairs within clusters",
+    }
+    for kind, score in scores.items():
+        lines.append(
+            f"| {labels[kind]} | {score['predicted']:,} | {score['true']:,} | "
+            f"{score['true_positives']:,} | {score['precision']:.4f} | {score['recall']:.4f} | "
+            f"{score['f1']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="s", choices=["s", "m", "l"])
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    print(run(args.scale, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

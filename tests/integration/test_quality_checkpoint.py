@@ -1,0 +1,177 @@
+"""The phone_quality checkpoint on the seeded warehouse: SQL in PostgreSQL, no number in docs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from steward import paths, warehouse
+from steward.quality import checkpoint, nightly
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHECKS = {"e164_format", "valid_rate", "unique_number_per_customer", "no_dialled_dnc_numbers"}
+
+
+def run_dbt(url: str, arguments: list[str], scratch: Path):
+    from dbt.cli.main import dbtRunner
+
+    project = str(paths.dbt_project_dir())
+    env = warehouse.dbt_env(url)
+    previous = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        return dbtRunner().invoke(
+            [
+                *arguments,
+                "--project-dir",
+                project,
+                "--profiles-dir",
+                project,
+                "--target-path",
+                str(scratch / "target"),
+                "--log-path",
+                str(scratch / "logs"),
+                "--quiet",
+            ]
+        )
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def context_dir(tmp_path_factory) -> Path:
+    """A copy of the committed GX project: tests never write into the repository."""
+    target = tmp_path_factory.mktemp("gx") / "expectations"
+    source = checkpoint.expectations_dir()
+    target.mkdir()
+    for name in ("great_expectations.yml", ".gitignore"):
+        shutil.copy(source / name, target / name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def checked(seeded_warehouse, warehouse_url, context_dir, tmp_path_factory):
+    from steward.phones.lookup import refresh_phone_lookup
+
+    scratch = tmp_path_factory.mktemp("dbt_quality")
+    refresh_phone_lookup(warehouse.engine(warehouse_url))
+    marts = run_dbt(warehouse_url, ["run", "-s", "+path:models/marts/phones"], scratch)
+    assert marts.success, marts.exception
+    first = checkpoint.run_checkpoint(warehouse_url, context_dir=context_dir)
+    second = checkpoint.run_checkpoint(warehouse_url, context_dir=context_dir)
+    return first, second
+
+
+def test_checkpoint_runs_every_check(checked):
+    first, second = checked
+    json.dumps(first)
+    assert set(first["checks"]) == CHECKS
+    assert first["expectations"] == len(CHECKS)
+    assert first["checks"] == second["checks"]  # same data, same verdicts
+    assert first["checks"]["e164_format"] is True
+    assert first["checks"]["valid_rate"] is True
+
+
+def test_planted_defects_are_caught(checked, warehouse_url):
+    first, _ = checked
+    with warehouse.engine(warehouse_url).connect() as conn:
+        same_customer_twice = conn.execute(
+            sa.text("select count(*) from steward_ground_truth.duplicate_phones")
+        ).scalar()
+        violations = conn.execute(sa.text("select count(*) from steward.dnc_violations")).scalar()
+    # The seed gives some customers the same number twice: uniqueness per customer fails.
+    assert same_customer_twice > 0
+    assert first["checks"]["unique_number_per_customer"] is False
+    assert first["checks"]["no_dialled_dnc_numbers"] is (violations == 0)
+
+
+def test_results_are_stored_per_run_for_the_trend(checked, warehouse_url):
+    first, second = checked
+    with warehouse.engine(warehouse_url).connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select run_id, check_name, success, observed_value, unexpected_percent"
+                " from steward.quality_results where suite_name = 'phone_quality'"
+            )
+        ).all()
+    runs = {row.run_id for row in rows}
+    assert {first["run_id"], second["run_id"]} <= runs
+    for run_id in (first["run_id"], second["run_id"]):
+        stored = {row.check_name: row for row in rows if row.run_id == run_id}
+        assert set(stored) == CHECKS
+        assert {name: row.success for name, row in stored.items()} == first["checks"]
+    for row in rows:
+        assert row.observed_value is None or isinstance(row.observed_value, float)
+    # The valid-rate check stores the share of records without a valid number.
+    valid_rate = next(row for row in rows if row.check_name == "valid_rate")
+    assert 0 <= valid_rate.unexpected_percent < 10
+
+
+def test_connection_string_is_never_written(checked, context_dir, warehouse_url):
+    config = (context_dir / "great_expectations.yml").read_text()
+    assert "${STEWARD_GX_DATABASE_URL}" in config
+    database = make_url(warehouse_url).database
+    for path in context_dir.rglob("*"):
+        if path.is_file() and path.suffix in {".yml", ".json", ".html"}:
+            text = path.read_text(errors="ignore")
+            assert database not in text, path
+            assert "postgresql://" not in text and "postgresql+psycopg2://" not in text, path
+
+
+def test_no_planted_phone_number_in_docs_or_results(checked, context_dir, warehouse_url):
+    docs = checkpoint.data_docs_dir(context_dir)
+    pages = list(docs.rglob("*.html"))
+    assert any("validations" in str(page) for page in pages), pages
+    validation_files = list((context_dir / "uncommitted" / "validations").rglob("*.json"))
+    assert validation_files
+    published = "\n".join(path.read_text(errors="ignore") for path in [*pages, *validation_files])
+    engine = warehouse.engine(warehouse_url)
+    with engine.connect() as conn:
+        stored = json.dumps(
+            [
+                list(map(str, row))
+                for row in conn.execute(sa.text("select * from steward.quality_results"))
+            ]
+        )
+        planted = conn.execute(
+            sa.text(
+                "select phone_raw from steward_ground_truth.phone_cases"
+                " union select expected_e164 from steward_ground_truth.phone_cases"
+                " union select e164 from steward_ground_truth.duplicate_phones"
+                " union select e164 from steward_ground_truth.spread_subjects"
+            )
+        ).scalars()
+        # Values short of a phone number's digits (junk like 'x123') would match anywhere.
+        numbers = {v for v in planted if v and len(re.sub(r"\D", "", v)) >= 7}
+    assert len(numbers) > 1000
+    text = published + stored
+    leaked = [number for number in numbers if number in text]
+    assert not leaked, f"{len(leaked)} planted numbers appear in Data Docs or stored results"
+    # And no E.164-shaped string at all.
+    assert not re.search(r"\+[1-9]\d{7,14}", text)
+
+
+def test_nightly_callable_and_cli(checked, warehouse_url, context_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    from steward.quality.cli import quality_app
+
+    monkeypatch.setattr(checkpoint, "expectations_dir", lambda: context_dir)
+    summary = nightly.run(warehouse_url)
+    assert set(summary["checks"]) == CHECKS
+    result = CliRunner().invoke(quality_app, ["run"])
+    assert result.exit_code == 0, result.output
+    assert "phone_quality: 4 expectations" in result.output
+    assert not re.search(r"\+[1-9]\d{7,14}", result.output)
