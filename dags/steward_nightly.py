@@ -29,6 +29,12 @@ from steward import airflow_support as nightly
             title="Full PII re-scan",
             description="Validate every column again, not only new or changed ones.",
         ),
+        "apply_retention": Param(
+            False,
+            type="boolean",
+            title="Apply retention",
+            description="Delete and anonymise what is due. Off: a dry run that only reports.",
+        ),
     },
 )
 def steward_nightly():
@@ -49,9 +55,16 @@ def steward_nightly():
        build the phone marts (duplicates, inactive numbers, Do-Not-Call and consent
        checks), match duplicate customers with splink, and run the Great
        Expectations suite `phone_quality` (Data Docs without phone numbers).
-    5. **nightly_summary**: one JSON summary of the night (counts only).
+    5. **retention**: per policy, the rows past their retention period (computed
+       by dbt, legal holds excluded) deleted or anonymised in audited keyset
+       batches, recording files removed; a circuit breaker stops any policy that
+       would remove too much of a table. A dry run unless **apply_retention**.
+    6. **nightly_summary**: one JSON summary of the night (counts only), then
+       **snapshot_dashboard** stores the day's figures for the Steward page's trends.
 
-    Trigger with **full_catalogue_scan** to re-validate every column.
+    Trigger with **full_catalogue_scan** to re-validate every column, and with
+    **apply_retention** to enforce retention (the schedule's default is a dry run:
+    set the param's default once the policies have been reviewed).
     """
 
     @task(retries=0)
@@ -129,13 +142,29 @@ def steward_nightly():
         marts >> match_duplicate_customers() >> dedupe_marts >> summary
         marts >> run_quality_checks() >> summary
 
+    @task_group(group_id="retention")
+    def retention():
+        @task
+        def enforce_retention(params=None) -> dict:
+            from steward.retention import nightly as retention_nightly
+
+            return retention_nightly.run(apply=bool(params and params["apply_retention"]))
+
+        enforce_retention()
+
     @task
     def nightly_summary(ti=None) -> dict:
         return nightly.collect_summaries(ti)
 
+    @task
+    def snapshot_dashboard() -> dict:
+        from steward.dashboard.snapshot import snapshot
+
+        return snapshot()
+
     stages = [pii_catalogue(), phone_quality()]
     validate_data_map() >> dbt_staging >> [summarise_staging(), *stages]
-    stages >> nightly_summary()
+    stages >> retention() >> nightly_summary() >> snapshot_dashboard()
 
 
 steward_nightly()

@@ -162,6 +162,7 @@ SUMMARY_TASKS = {
     "phones": "phone_quality.summarise_phones",
     "dedupe": "phone_quality.match_duplicate_customers",
     "quality": "phone_quality.run_quality_checks",
+    "retention": "retention.enforce_retention",
 }
 
 # The demo and the tests set this to 0: `dag.test()` would otherwise sit out the

@@ -26,17 +26,22 @@ def _register_area_commands() -> None:
     """Each area (catalogue, phones, ...) owns its sub-commands in its own module."""
     from steward.audit.cli import audit_app
     from steward.catalogue.cli import catalogue_app
+    from steward.dashboard.cli import dashboard_app, report
     from steward.dedupe.cli import dedupe_app
     from steward.dsar.cli import dsar_app
     from steward.phones.cli import phones_app
     from steward.quality.cli import quality_app
+    from steward.retention.cli import retention_app
 
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(phones_app, name="phones")
     app.add_typer(dedupe_app, name="dedupe")
     app.add_typer(quality_app, name="quality")
+    app.add_typer(retention_app, name="retention")
     app.add_typer(dsar_app, name="dsar")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(dashboard_app, name="dashboard")
+    app.command("report")(report)
 
 
 _register_area_commands()

@@ -134,6 +134,21 @@ def _print_night(summary: dict) -> None:
             f"{dedupe['clustered_records']} of {dedupe['records']:,} records "
             "(proposed for review, nothing merged)"
         )
+    retention = summary.get("retention") or {}
+    if retention:
+        totals = retention["totals"]
+        mode = "dry run" if retention["mode"] == "dry_run" else "applied"
+        verb = "would be" if retention["mode"] == "dry_run" else "were"
+        _say(
+            f"Retention ({mode}): {totals['due']:,} rows past their period {verb} deleted or "
+            f"anonymised, {totals['held_back']:,} held back by legal holds"
+        )
+        if retention["stopped_by_breaker"]:
+            _say(
+                f"  circuit breaker: {len(retention['stopped_by_breaker'])} policies would remove "
+                f"more than {retention['max_share']:.0%} of their table and wait for approval "
+                "(`steward retention approve POLICY`)"
+            )
     quality = summary.get("quality") or {}
     if quality:
         failed = sorted(name for name, ok in quality.get("checks", {}).items() if not ok)

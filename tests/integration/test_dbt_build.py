@@ -12,6 +12,10 @@ from steward import datamap, dbt_runner, warehouse
 
 pytestmark = pytest.mark.integration
 
+# The planted undeclared column (crm.customers.attr_3) makes this test warn after any
+# catalogue scan of the session database; its severity is tested in test_catalogue_nightly.
+DRIFT_TEST = "catalogue_drift_gaps"
+
 
 def run_dbt(url: str, arguments: list[str], scratch: Path):
     """Run dbt in-process on ``url``; artefacts go to ``scratch``, not the project."""
@@ -37,7 +41,11 @@ def staging_models(manifest: dict) -> dict[str, dict]:
 def test_dbt_build_passes_every_node(dbt_build):
     result, _ = dbt_build
     assert result.success, result.exception
-    statuses = {str(node.status) for node in result.result.results}
+    statuses = {
+        str(node.status)
+        for node in result.result.results
+        if node.node.name != DRIFT_TEST  # warns by design once a scan has found the gap
+    }
     assert statuses <= {"success", "pass"}, statuses
     kinds = {node.node.resource_type for node in result.result.results}
     assert {"model", "test", "seed", "unit_test"} <= {str(kind) for kind in kinds}

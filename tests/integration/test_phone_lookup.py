@@ -378,10 +378,11 @@ def test_the_seeded_warehouse_matches_its_ground_truth(seeded_warehouse, warehou
     finally:
         # The session database is shared: leave no lookup for other tests to scan.
         with engine.begin() as conn:
-            conn.execute(sa.text("drop table if exists steward.phone_lookup"))
-            conn.execute(sa.text("drop table if exists steward.phone_lookup_state"))
-            conn.execute(sa.text("drop function if exists steward.phone_raw_key(text)"))
-            conn.execute(sa.text("drop function if exists steward.phone_region_key(text)"))
+            # cascade: dbt's intermediate views built on the lookup go with it.
+            conn.execute(sa.text("drop table if exists steward.phone_lookup cascade"))
+            conn.execute(sa.text("drop table if exists steward.phone_lookup_state cascade"))
+            conn.execute(sa.text("drop function if exists steward.phone_raw_key(text) cascade"))
+            conn.execute(sa.text("drop function if exists steward.phone_region_key(text) cascade"))
 
     assert report.sources >= 5 and report.scan == "full" and report.new_parsed > 0
     spellings = {case.spelling for case in cases if case.expected_e164 is not None}

@@ -222,13 +222,14 @@ def test_every_phone_column_of_the_data_map_is_normalised(phone_marts):
         f"{table}.{column}"
         for table, column in _rows(
             phone_marts["engine"],
-            "select distinct source_table, source_column from steward.int_phones__normalised",
+            "select distinct source_table, source_column from intermediate.int_phones__normalised",
         )
     }
     assert seen == {source.label for source in sources_from_data_map(datamap.load_data_map())}
     not_normalised = _rows(
         phone_marts["engine"],
-        "select count(*) from steward.int_phones__normalised where parse_status = 'not_normalised'",
+        "select count(*) from intermediate.int_phones__normalised"
+        " where parse_status = 'not_normalised'",
     )
     assert not_normalised[0][0] == 0
 
@@ -250,7 +251,7 @@ def test_outbound_calls_to_foreign_customers_normalise(phone_marts):
     by_status = dict(
         _rows(
             phone_marts["engine"],
-            """select parse_status, count(*) from steward.int_phones__normalised
+            """select parse_status, count(*) from intermediate.int_phones__normalised
                where source_column = 'callee_number' and party = 'customer'
                group by 1""",
         )

@@ -11,11 +11,17 @@
 
 {%- set phone_lookup = "(select null::text as raw_value, null::text as region_hint,"
     ~ " null::text as e164 where false)" %}
+{#- The key functions come with the lookup table (steward.phones creates both). -#}
+{%- set phone_match = "false" %}
 {%- if execute %}
     {%- set found = adapter.get_relation(
         database=target.database, schema='steward', identifier='phone_lookup'
     ) %}
-    {%- if found %}{% set phone_lookup = found %}{% endif %}
+    {%- if found %}
+        {%- set phone_lookup = found %}
+        {%- set phone_match = "phone_lookup.raw_value = steward.phone_raw_key(phones.phone_raw)"
+            ~ " and phone_lookup.region_hint = steward.phone_region_key(customers.country_code)" %}
+    {%- endif %}
 {%- endif %}
 
 with
@@ -51,9 +57,7 @@ phone_numbers as (
     inner join customers
         on phones.customer_id = customers.customer_id
     inner join {{ phone_lookup }} as phone_lookup
-        on
-            phone_lookup.raw_value = steward.phone_raw_key(phones.phone_raw)
-            and phone_lookup.region_hint = steward.phone_region_key(customers.country_code)
+        on {{ phone_match }}
     where phone_lookup.e164 is not null
 
 ),

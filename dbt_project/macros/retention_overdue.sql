@@ -1,0 +1,165 @@
+-- noqa: disable=all
+{#-
+    Retention: the rows of every data-map table that are past their period.
+
+    The tables, keys, clocks and rules come from the data map itself (the
+    sources' `config.meta.steward`, read from dbt's graph), so no table list is
+    written down twice. A policy whose effective period differs from its rule's
+    (a statutory floor, an override validated by steward.retention.policies)
+    arrives in the var `retention_period_overrides` ({schema.table: '7 years'}).
+    The var `retention_as_of` (ISO timestamp) pins "now" for a run.
+-#}
+
+{% macro retention_as_of() -%}
+    {%- set as_of = var('retention_as_of', none) -%}
+    {%- if as_of -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+-]*)?$', as_of | string) -%}
+            {{ exceptions.raise_compiler_error("retention_as_of: not an ISO date or timestamp: " ~ as_of) }}
+        {%- endif -%}
+        cast('{{ as_of }}' as timestamptz)
+    {%- else -%}
+        now()
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro retention_mapped_tables() -%}
+    {#- [(source node, steward meta)] of every source with a retention rule, sorted. -#}
+    {%- set tables = [] -%}
+    {%- for node in graph.sources.values() | sort(attribute='unique_id') -%}
+        {%- set meta = (node.config.meta or node.meta or {}).get('steward') or {} -%}
+        {%- if (meta.get('retention') or {}).get('rule') -%}
+            {%- do tables.append((node, meta)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(tables) }}
+{%- endmacro %}
+
+
+{% macro retention_source_by_name(qualified_name) -%}
+    {%- for node in graph.sources.values() -%}
+        {%- if node.schema ~ '.' ~ node.identifier == qualified_name -%}
+            {{ return(node) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("retention: " ~ qualified_name ~ " is not a source") }}
+{%- endmacro %}
+
+
+{% macro retention_relation(node) -%}
+    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.identifier)) }}
+{%- endmacro %}
+
+
+{% macro retention_overdue_rows(periods) -%}
+    {#- One `union all` arm per mapped table: its rows past the period, keys only. -#}
+    {%- set overrides = var('retention_period_overrides', {}) -%}
+    {%- set arms = [] -%}
+    {%- if execute -%}
+        {%- for node, meta in retention_mapped_tables() -%}
+            {%- set retention = meta['retention'] -%}
+            {%- set name = node.schema ~ '.' ~ node.identifier -%}
+            {%- set relation = retention_relation(node) -%}
+            {%- set primary_key = meta['primary_key'] -%}
+            {%- set columns = adapter.get_columns_in_relation(relation) -%}
+            {%- set integer_key = [] -%}
+            {%- for column in columns -%}
+                {%- if primary_key | length == 1 and column.name == primary_key[0]
+                    and column.dtype in ('integer', 'bigint', 'smallint') -%}
+                    {%- do integer_key.append(column.name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- set key_texts = [] -%}
+            {%- for key in primary_key -%}
+                {%- do key_texts.append('t.' ~ adapter.quote(key) ~ '::text') -%}
+            {%- endfor -%}
+            {%- set subject_key = meta.get('subject_key') -%}
+            {%- set clock_table = retention.get('clock_table') -%}
+            {%- set references = meta.get('subject_key_references') -%}
+            {%- if clock_table -%}
+                {%- set clock = 'c.' ~ adapter.quote(retention['clock']) -%}
+            {%- else -%}
+                {%- set clock = 't.' ~ adapter.quote(retention['clock']) -%}
+            {%- endif -%}
+            {%- if references -%}
+                {%- set referenced = retention_source_by_name(references) -%}
+                {%- set referenced_meta = referenced.config.meta['steward'] -%}
+                {%- set subject = 's.' ~ adapter.quote(referenced_meta['subject_key']) -%}
+            {%- elif subject_key -%}
+                {%- set subject = 't.' ~ adapter.quote(subject_key) -%}
+            {%- else -%}
+                {%- set subject = 'null' -%}
+            {%- endif -%}
+            {%- if name in overrides -%}
+                {%- if not modules.re.match('^[0-9]+ (day|month|year)s?$', overrides[name] | string) -%}
+                    {{ exceptions.raise_compiler_error("retention_period_overrides: bad period for " ~ name) }}
+                {%- endif -%}
+                {%- set period = "interval '" ~ overrides[name] ~ "'" -%}
+            {%- else -%}
+                {%- set period = "(select p.retention_period from " ~ periods
+                    ~ " as p where p.rule_name = '" ~ retention['rule'] ~ "')" -%}
+            {%- endif -%}
+            {%- set arm -%}
+    select
+        '{{ name }}'::text as policy_name,
+        '{{ retention["rule"] }}'::text as rule_name,
+        {{ key_texts | join(" || '|' || ") }} as record_key,
+        array[{{ key_texts | join(', ') }}] as key_parts,
+        {% if integer_key %}t.{{ adapter.quote(integer_key[0]) }}::bigint{% else %}0::bigint{% endif %} as sort_key,
+        {{ subject }}::bigint as subject_customer_id,
+        {{ clock }}::timestamptz as clock_at,
+        {{ clock }}::timestamptz + {{ period }} as due_at
+    from {{ relation }} as t
+    {%- if clock_table %}
+        inner join {{ retention_relation(retention_source_by_name(clock_table)) }} as c
+            on t.{{ adapter.quote(subject_key) }} = c.{{ adapter.quote(subject_key) }}
+    {%- endif %}
+    {%- if references %}
+        left join {{ retention_relation(referenced) }} as s
+            on t.{{ adapter.quote(subject_key) }} = s.{{ adapter.quote(referenced_meta['primary_key'][0]) }}
+    {%- endif %}
+    where {{ clock }}::timestamptz + {{ period }} < {{ retention_as_of() }}
+            {%- endset -%}
+            {%- do arms.append(arm) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if arms -%}
+        {{ arms | join('\n    union all\n') }}
+    {%- else -%}
+    select
+        null::text as policy_name,
+        null::text as rule_name,
+        null::text as record_key,
+        null::text [] as key_parts,
+        null::bigint as sort_key,
+        null::bigint as subject_customer_id,
+        null::timestamptz as clock_at,
+        null::timestamptz as due_at
+    where false
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro retention_table_rows() -%}
+    {#- The row count of every mapped table (for the circuit breaker's share). -#}
+    {%- set arms = [] -%}
+    {%- if execute -%}
+        {%- for node, meta in retention_mapped_tables() -%}
+            {%- do arms.append("select '" ~ node.schema ~ "." ~ node.identifier ~ "'::text as policy_name, count(*)::bigint as table_rows from " ~ retention_relation(node)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if arms -%}
+        {{ arms | join('\n    union all\n    ') }}
+    {%- else -%}
+    select null::text as policy_name, null::bigint as table_rows where false
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro retention_ledger() -%}
+    {#- steward.retention_anonymised (written by the executor), if it exists yet. -#}
+    {%- if execute -%}
+        {{ return(adapter.get_relation(database=target.database, schema='steward', identifier='retention_anonymised')) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
