@@ -137,11 +137,13 @@ def _print_night(summary: dict) -> None:
     retention = summary.get("retention") or {}
     if retention:
         totals = retention["totals"]
-        mode = "dry run" if retention["mode"] == "dry_run" else "applied"
-        verb = "would be" if retention["mode"] == "dry_run" else "were"
+        if retention["mode"] == "dry_run":
+            outcome = "dry run: nothing changed (`steward retention run --apply` enforces)"
+        else:
+            outcome = f"{totals['deleted']:,} deleted, {totals['anonymised']:,} anonymised"
         _say(
-            f"Retention ({mode}): {totals['due']:,} rows past their period {verb} deleted or "
-            f"anonymised, {totals['held_back']:,} held back by legal holds"
+            f"Retention: {totals['due']:,} rows past their retention period, "
+            f"{totals['held_back']:,} more held back by legal holds; {outcome}"
         )
         if retention["stopped_by_breaker"]:
             _say(

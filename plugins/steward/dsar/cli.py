@@ -70,6 +70,22 @@ def run(request_id: int) -> None:
     _print(pipeline.process(request_id))
 
 
+@dsar_app.command("intake")
+def intake_pending(
+    limit: int = typer.Option(1000, help="Requests taken by this run at most."),
+    create_indexes: bool = typer.Option(
+        True, help="Create the finder's identifier indexes that are missing first."
+    ),
+) -> None:
+    """Process the requests a web form or the CRM inserted into steward.dsar_requests."""
+    from steward.dsar import bulk
+
+    summary = bulk.run_intake(limit=limit, create_indexes=create_indexes)
+    _print(summary)
+    if summary.get("failed"):
+        raise typer.Exit(1)
+
+
 @dsar_app.command("export")
 def export(request_id: int) -> None:
     """(Re)build the encrypted access package of a request already looked up."""

@@ -462,3 +462,477 @@ def refresh_lookup(engine: sa.Engine) -> None:
     from steward.phones.lookup import refresh_phone_lookup
 
     refresh_phone_lookup(engine)
+
+
+# --- many requests at once -------------------------------------------------------
+#
+# The bulk intake resolves and finds a whole batch of subjects in one pass per
+# table: the batch's identifiers go to temporary tables that are joined to each
+# mapped table, instead of one query per subject. The rules are those of
+# :func:`resolve_identity` and :func:`find_rows`; two differ in how free text
+# is searched, to stay set-based:
+#
+# * phones: every run of digits in the text (separators allowed between
+#   digits, as :func:`phone_mention_pattern` allows) is cut into windows of the
+#   batch's national-number lengths and hash-joined to the batch's numbers;
+#   only those candidate rows are checked with the subject's exact pattern, so
+#   the result equals the single-request search.
+# * e-mails: whole addresses in the text (lower case, optionally after
+#   leading punctuation) are joined to the batch's addresses; an address that
+#   merely contains the subject's inside a longer one is not a mention.
+
+_DIGIT_RUN = r"[0-9](?:[ .()/-]{0,3}[0-9])*"
+_EMAIL_ADDRESS_IN_TEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"
+
+
+def _temp_table(cursor, name: str, columns: str, rows: list[tuple]) -> None:
+    from psycopg2.extras import execute_values
+
+    cursor.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(name)))
+    cursor.execute(
+        sql.SQL("create temp table {} ({})").format(sql.Identifier(name), sql.SQL(columns))
+    )
+    if rows:
+        execute_values(
+            cursor,
+            sql.SQL("insert into {} values %s on conflict do nothing").format(sql.Identifier(name)),
+            rows,
+            page_size=1000,
+        )
+    cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
+
+
+def resolve_identities(
+    engine: sa.Engine, requests: dict[int, DsarRequest], data_map: datamap.DataMap
+) -> dict[int, SubjectIdentity]:
+    """:func:`resolve_identity` for many requests, one query per table and column."""
+    if not requests:
+        return {}
+    tables = subject_tables(data_map)
+    hint = country_hint_from_data_map(data_map) or DEFAULT_COUNTRY_HINT
+    ids: dict[int, set[int]] = {rid: set() for rid in requests}
+    emails: dict[int, set[str]] = {rid: set() for rid in requests}
+    phones: dict[int, set[str]] = {rid: set() for rid in requests}
+    names: dict[int, set[str]] = {rid: set() for rid in requests}
+    for rid, request in requests.items():
+        if request.customer_id:
+            ids[rid].add(int(request.customer_id))
+        if request.email:
+            emails[rid].add(request.email)
+        if request.phone:
+            phones[rid].add(request.phone)
+        names[rid].update(_name_tokens(request.full_name))
+    with dbapi(engine) as connection, connection.cursor() as cursor:
+        _temp_table(
+            cursor,
+            "dsar_batch_requests",
+            "request_id bigint primary key, customer_id bigint, email text, phone text,"
+            " expand_by_phone boolean not null",
+            [
+                (
+                    rid,
+                    r.customer_id,
+                    r.email,
+                    r.phone,
+                    not r.customer_id and not r.email and r.phone is not None,
+                )
+                for rid, r in requests.items()
+            ],
+        )
+        cursor.execute(
+            "create temp table dsar_batch_phone_keys on commit drop as"
+            " select distinct b.request_id, l.raw_value from dsar_batch_requests as b"
+            " join steward.phone_lookup as l on l.e164 = b.phone where b.expand_by_phone"
+        )
+        cursor.execute(
+            "create temp table dsar_batch_by_phone (request_id bigint, customer_id bigint)"
+        )
+        for table in tables:
+            owner = owner_column(table)
+            if owner is None or table.subject != "customer":
+                continue
+            target = sql.Identifier(table.schema, table.name)
+            for column in columns_of(table, EMAIL):
+                cursor.execute(
+                    sql.SQL(
+                        "select distinct b.request_id, t.{owner} from dsar_batch_requests as b"
+                        " join {t} as t on lower(t.{c}) = b.email where t.{owner} is not null"
+                    ).format(owner=sql.Identifier(owner), t=target, c=sql.Identifier(column))
+                )
+                for rid, customer in cursor.fetchall():
+                    ids[rid].add(int(customer))
+            if is_account_or_contact_table(table):
+                for column in columns_of(table, PHONE):
+                    cursor.execute(
+                        sql.SQL(
+                            "insert into dsar_batch_by_phone select distinct k.request_id,"
+                            " t.{owner} from dsar_batch_phone_keys as k join {t} as t"
+                            " on steward.phone_raw_key(t.{c}) = k.raw_value"
+                            " where t.{owner} is not null"
+                        ).format(owner=sql.Identifier(owner), t=target, c=sql.Identifier(column))
+                    )
+        # A shared (household) line names no one: only an unambiguous number resolves.
+        cursor.execute(
+            "select request_id, min(customer_id) from dsar_batch_by_phone"
+            " group by request_id having count(distinct customer_id) = 1"
+        )
+        for rid, customer in cursor.fetchall():
+            ids[rid].add(int(customer))
+        cursor.execute("drop table dsar_batch_by_phone")
+        _temp_table(
+            cursor,
+            "dsar_batch_ids",
+            "request_id bigint, customer_id bigint, primary key (request_id, customer_id)",
+            [(rid, customer) for rid, values in ids.items() for customer in values],
+        )
+        for table in tables:
+            if not is_account_or_contact_table(table):
+                continue
+            owner = sql.Identifier(owner_column(table))
+            target = sql.Identifier(table.schema, table.name)
+            for column in columns_of(table, EMAIL):
+                cursor.execute(
+                    sql.SQL(
+                        "select distinct i.request_id, lower(t.{c}) from dsar_batch_ids as i"
+                        " join {t} as t on t.{owner} = i.customer_id where t.{c} is not null"
+                    ).format(c=sql.Identifier(column), t=target, owner=owner)
+                )
+                for rid, email in cursor.fetchall():
+                    emails[rid].add(email)
+            for column in columns_of(table, PHONE):
+                cursor.execute(
+                    sql.SQL(
+                        "select distinct i.request_id, l.e164 from dsar_batch_ids as i"
+                        " join {t} as src on src.{owner} = i.customer_id"
+                        " left join {hint} as h on h.{hint_key} = src.{owner}"
+                        " join steward.phone_lookup as l"
+                        " on l.raw_value = steward.phone_raw_key(src.{c})"
+                        " and l.region_hint = steward.phone_region_key(h.{country})"
+                        " where l.e164 is not null"
+                    ).format(
+                        c=sql.Identifier(column),
+                        t=target,
+                        owner=owner,
+                        hint=sql.Identifier(hint.schema, hint.table),
+                        hint_key=sql.Identifier(hint.key_column),
+                        country=sql.Identifier(hint.country_column),
+                    )
+                )
+                for rid, phone in cursor.fetchall():
+                    phones[rid].add(phone)
+            for category in NAME_CATEGORIES:
+                for column in columns_of(table, category):
+                    cursor.execute(
+                        sql.SQL(
+                            "select distinct i.request_id, t.{c} from dsar_batch_ids as i"
+                            " join {t} as t on t.{owner} = i.customer_id where t.{c} is not null"
+                        ).format(c=sql.Identifier(column), t=target, owner=owner)
+                    )
+                    for rid, value in cursor.fetchall():
+                        names[rid].update(_name_tokens(value))
+        for name in ("dsar_batch_requests", "dsar_batch_ids"):
+            cursor.execute(sql.SQL("drop table {}").format(sql.Identifier(name)))
+    identities = {}
+    for rid in requests:
+        resolved = bool(ids[rid])
+        identities[rid] = SubjectIdentity(
+            customer_ids=sorted(ids[rid]),
+            emails=sorted(e for e in emails[rid] if e) if resolved else list(emails[rid]),
+            phones=sorted(phones[rid]) if resolved else list(phones[rid]),
+            names=sorted(names[rid]),
+        )
+    return identities
+
+
+def _owned_exists(
+    table: datamap.TableMap, by_name: dict[str, datamap.TableMap], request: sql.Composable
+) -> sql.Composable:
+    """SQL true when row ``t`` is keyed by the subject of ``request`` (a column reference)."""
+    if table.subject_key_references:
+        parent = by_name.get(table.subject_key_references)
+        parent_owner = owner_column(parent) if parent else None
+        if parent is None or parent_owner is None:
+            return sql.SQL("false")
+        return sql.SQL(
+            "exists (select from {parent} as p join dsar_find_ids as i"
+            " on i.customer_id = p.{owner} where p.{pk} = t.{key} and i.request_id = {req})"
+        ).format(
+            parent=sql.Identifier(parent.schema, parent.name),
+            owner=sql.Identifier(parent_owner),
+            pk=sql.Identifier(parent.primary_key[0]),
+            key=sql.Identifier(table.subject_key),
+            req=request,
+        )
+    owner = owner_column(table)
+    if owner is None:
+        return sql.SQL("false")
+    return sql.SQL(
+        "exists (select from dsar_find_ids as i where i.request_id = {req}"
+        " and i.customer_id = t.{owner})"
+    ).format(req=request, owner=sql.Identifier(owner))
+
+
+def _batch_row_sources(
+    table: datamap.TableMap, by_name: dict[str, datamap.TableMap]
+) -> list[tuple[str, sql.Composable]]:
+    """(matched_by, ``from ... where ...`` yielding ``m.request_id`` and rows ``t``)."""
+    sources: list[tuple[str, sql.Composable]] = []
+    target = sql.Identifier(table.schema, table.name)
+    owner = owner_column(table)
+    if table.subject_key_references:
+        parent = by_name.get(table.subject_key_references)
+        parent_owner = owner_column(parent) if parent else None
+        if parent is not None and parent_owner is not None:
+            sources.append(
+                (
+                    "reference",
+                    sql.SQL(
+                        "from dsar_find_ids as m join {parent} as p on p.{powner} = m.customer_id"
+                        " join {t} as t on t.{key} = p.{pk}"
+                    ).format(
+                        parent=sql.Identifier(parent.schema, parent.name),
+                        powner=sql.Identifier(parent_owner),
+                        t=target,
+                        key=sql.Identifier(table.subject_key),
+                        pk=sql.Identifier(parent.primary_key[0]),
+                    ),
+                )
+            )
+    elif owner is not None:
+        sources.append(
+            (
+                "subject_key",
+                sql.SQL(
+                    "from dsar_find_ids as m join {t} as t on t.{owner} = m.customer_id"
+                ).format(t=target, owner=sql.Identifier(owner)),
+            )
+        )
+    # Identifier matches only for rows nobody else owns.
+    unowned = (
+        sql.SQL(
+            " where t.{0} is null or exists (select from dsar_find_ids as i"
+            " where i.request_id = m.request_id and i.customer_id = t.{0})"
+        ).format(sql.Identifier(owner))
+        if owner
+        else sql.SQL("")
+    )
+    for column in columns_of(table, EMAIL):
+        sources.append(
+            (
+                "email",
+                sql.SQL(
+                    "from dsar_find_emails as m join {t} as t on lower(t.{c}) = m.email"
+                ).format(t=target, c=sql.Identifier(column))
+                + unowned,
+            )
+        )
+    for column in columns_of(table, PHONE):
+        sources.append(
+            (
+                "phone",
+                sql.SQL(
+                    "from dsar_find_phone_keys as m join {t} as t"
+                    " on steward.phone_raw_key(t.{c}) = m.raw_value"
+                ).format(t=target, c=sql.Identifier(column))
+                + unowned,
+            )
+        )
+    return sources
+
+
+def _mention_candidates(cursor, table: datamap.TableMap, column: str) -> None:
+    """Fill ``dsar_find_mentions`` (request, primary key) for one free-text column."""
+    target = sql.Identifier(table.schema, table.name)
+    keys = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in table.primary_key)
+    key_names = sql.SQL(", ").join(sql.Identifier(c) for c in table.primary_key)
+    key_match = sql.SQL(" and ").join(
+        sql.SQL("t.{0} = c.{0}").format(sql.Identifier(c)) for c in table.primary_key
+    )
+    text = sql.Identifier(column)
+    cursor.execute("drop table if exists dsar_find_mentions")
+    cursor.execute(
+        sql.SQL(
+            "create temp table dsar_find_mentions as select {keys}, 0::bigint as request_id"
+            " from {t} as t where false"
+        ).format(keys=keys, t=target)
+    )
+    # Phones: digit windows of the batch's number lengths, then the exact pattern.
+    cursor.execute(
+        sql.SQL(
+            "insert into dsar_find_mentions ({key_names}, request_id)"
+            " select distinct {ckeys}, n.request_id from ("
+            "  select {keys}, regexp_replace(r.m[1], '[^0-9]', '', 'g') as digits"
+            "  from {t} as t cross join lateral regexp_matches(t.{text}, %(run)s, 'g') as r(m)"
+            "  where t.{text} ~ '[0-9]'"
+            " ) as c"
+            " join (select distinct length(nsn) as len from dsar_find_phone_nsn) as lens"
+            "  on length(c.digits) >= lens.len"
+            " cross join lateral generate_series(1, length(c.digits) - lens.len + 1) as s(pos)"
+            " join dsar_find_phone_nsn as n on n.nsn = substr(c.digits, s.pos, lens.len)"
+            " where exists (select from {t} as t where {key_match} and t.{text} ~ n.pattern)"
+        ).format(
+            key_names=key_names,
+            ckeys=sql.SQL(", ").join(
+                sql.SQL("c.{}").format(sql.Identifier(c)) for c in table.primary_key
+            ),
+            keys=keys,
+            t=target,
+            text=text,
+            key_match=key_match,
+        ),
+        {"run": "(" + _DIGIT_RUN + ")"},
+    )
+    # E-mails: whole addresses, also after leading punctuation ("(x@y.org", "'x@y.org").
+    cursor.execute(
+        sql.SQL(
+            "insert into dsar_find_mentions ({key_names}, request_id)"
+            " select distinct {ckeys}, e.request_id from ("
+            "  select {keys}, r.m[1] as token"
+            "  from {t} as t cross join lateral regexp_matches(lower(t.{text}), %(token)s, 'g')"
+            "   as r(m) where strpos(t.{text}, '@') > 0"
+            " ) as c"
+            " cross join lateral (select c.token as address union"
+            "  select substr(c.token, p.pos + 1) from generate_series(1, strpos(c.token, '@') - 1)"
+            "  as p(pos) where substr(c.token, p.pos, 1) !~ '[a-z0-9]') as a"
+            " join dsar_find_mention_emails as e on e.email = a.address"
+        ).format(
+            key_names=key_names,
+            ckeys=sql.SQL(", ").join(
+                sql.SQL("c.{}").format(sql.Identifier(c)) for c in table.primary_key
+            ),
+            keys=keys,
+            t=target,
+            text=text,
+        ),
+        {"token": "(" + _EMAIL_ADDRESS_IN_TEXT + ")"},
+    )
+
+
+def find_rows_batch(
+    engine: sa.Engine,
+    identities: dict[int, SubjectIdentity],
+    data_map: datamap.DataMap,
+    phase: str = "find",
+) -> dict[int, dict[str, dict[str, int]]]:
+    """:func:`find_rows` for many requests: one pass per table and way of matching."""
+    if not identities:
+        return {}
+    ensure_tables(engine)
+    by_name = {table.qualified_name: table for table in data_map.tables}
+    request_ids = sorted(identities)
+    with dbapi(engine) as connection, connection.cursor() as cursor:
+        _temp_table(
+            cursor,
+            "dsar_find_ids",
+            "request_id bigint, customer_id bigint, primary key (request_id, customer_id)",
+            [(rid, c) for rid, i in identities.items() for c in i.customer_ids],
+        )
+        _temp_table(
+            cursor,
+            "dsar_find_emails",
+            "request_id bigint, email text, primary key (request_id, email)",
+            [(rid, e) for rid, i in identities.items() for e in i.emails],
+        )
+        # Mentions in free text look for the e-mail as written, lower-cased.
+        _temp_table(
+            cursor,
+            "dsar_find_mention_emails",
+            "request_id bigint, email text, primary key (request_id, email)",
+            [(rid, e.lower()) for rid, i in identities.items() for e in i.emails],
+        )
+        nsn_rows = []
+        for rid, identity in identities.items():
+            for phone in identity.phones:
+                number = phonenumbers.parse(phone)
+                nsn_rows.append(
+                    (
+                        rid,
+                        phone,
+                        phonenumbers.national_significant_number(number),
+                        phone_mention_pattern(phone),
+                    )
+                )
+        _temp_table(
+            cursor,
+            "dsar_find_phone_nsn",
+            "request_id bigint, e164 text, nsn text, pattern text, primary key (request_id, e164)",
+            nsn_rows,
+        )
+        cursor.execute("drop table if exists dsar_find_phone_keys")
+        cursor.execute(
+            "create temp table dsar_find_phone_keys as select distinct n.request_id, l.raw_value"
+            " from dsar_find_phone_nsn as n join steward.phone_lookup as l on l.e164 = n.e164"
+        )
+        cursor.execute("analyze dsar_find_phone_keys")
+        cursor.execute(
+            "delete from steward.dsar_subject_rows where request_id = any(%s) and phase = %s",
+            (request_ids, phase),
+        )
+        parameters = {"phase": phase}
+        for table in subject_tables(data_map):
+            name = sql.Literal(table.qualified_name)
+            owned = _owned_exists(table, by_name, sql.SQL("m.request_id"))
+            for matched_by, source in _batch_row_sources(table, by_name):
+                cursor.execute(
+                    sql.SQL(
+                        "insert into steward.dsar_subject_rows"
+                        " (request_id, phase, table_name, row_key, matched_by, owned)"
+                        " select distinct m.request_id, %(phase)s, {name}, {key}, {matched},"
+                        " {owned} {source} on conflict do nothing"
+                    ).format(
+                        name=name,
+                        key=_row_key(table),
+                        matched=sql.Literal(matched_by),
+                        owned=owned,
+                        source=source,
+                    ),
+                    parameters,
+                )
+            for column in columns_of(table, FREE_TEXT):
+                _mention_candidates(cursor, table, column)
+                key_match = sql.SQL(" and ").join(
+                    sql.SQL("t.{0} = m.{0}").format(sql.Identifier(c)) for c in table.primary_key
+                )
+                cursor.execute(
+                    sql.SQL(
+                        "insert into steward.dsar_subject_rows"
+                        " (request_id, phase, table_name, row_key, matched_by, owned)"
+                        " select distinct m.request_id, %(phase)s, {name}, {key}, 'mention',"
+                        " {owned} from dsar_find_mentions as m join {t} as t on {key_match}"
+                        " on conflict do nothing"
+                    ).format(
+                        name=name,
+                        key=_row_key(table),
+                        owned=owned,
+                        t=sql.Identifier(table.schema, table.name),
+                        key_match=key_match,
+                    ),
+                    parameters,
+                )
+        for name in (
+            "dsar_find_ids",
+            "dsar_find_emails",
+            "dsar_find_mention_emails",
+            "dsar_find_phone_nsn",
+            "dsar_find_phone_keys",
+            "dsar_find_mentions",
+        ):
+            cursor.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(name)))
+        cursor.execute(
+            "select request_id, table_name, count(distinct row_key),"
+            " count(distinct row_key) filter (where owned),"
+            " count(distinct row_key) filter (where matched_by = 'mention')"
+            " from steward.dsar_subject_rows where request_id = any(%s) and phase = %s"
+            " group by 1, 2 order by 1, 2",
+            (request_ids, phase),
+        )
+        counts: dict[int, dict[str, dict[str, int]]] = {rid: {} for rid in request_ids}
+        for rid, name, rows, owned_rows, mentions in cursor.fetchall():
+            counts[rid][name] = {"rows": rows, "owned": owned_rows, "mentions": mentions}
+    log.info(
+        "batch of %d requests %s: %d rows",
+        len(request_ids),
+        phase,
+        sum(c["rows"] for per in counts.values() for c in per.values()),
+    )
+    return counts
