@@ -29,6 +29,12 @@ from steward import airflow_support as nightly
             title="Full PII re-scan",
             description="Validate every column again, not only new or changed ones.",
         ),
+        "apply_suppression": Param(
+            False,
+            type="boolean",
+            title="Erase re-ingested data of deleted subjects",
+            description="Off: the suppression re-scan only reports what came back.",
+        ),
         "apply_retention": Param(
             False,
             type="boolean",
@@ -55,11 +61,15 @@ def steward_nightly():
        build the phone marts (duplicates, inactive numbers, Do-Not-Call and consent
        checks), match duplicate customers with splink, and run the Great
        Expectations suite `phone_quality` (Data Docs without phone numbers).
-    5. **retention**: per policy, the rows past their retention period (computed
+    5. **data_subject_requests**: rebuild the subject index
+       (`steward.dsar_subject_index`, identifiers to rows) and re-scan for data of
+       erased subjects that came back (salted hashes only); erased with
+       **apply_suppression**, else reported.
+    6. **retention**: per policy, the rows past their retention period (computed
        by dbt, legal holds excluded) deleted or anonymised in audited keyset
        batches, recording files removed; a circuit breaker stops any policy that
        would remove too much of a table. A dry run unless **apply_retention**.
-    6. **nightly_summary**: one JSON summary of the night (counts only), then
+    7. **nightly_summary**: one JSON summary of the night (counts only), then
        **snapshot_dashboard** stores the day's figures for the Steward page's trends.
 
     Trigger with **full_catalogue_scan** to re-validate every column, and with
@@ -142,6 +152,21 @@ def steward_nightly():
         marts >> match_duplicate_customers() >> dedupe_marts >> summary
         marts >> run_quality_checks() >> summary
 
+    @task_group(group_id="data_subject_requests")
+    def data_subject_requests():
+        subject_index = DbtTaskGroup(
+            group_id="dbt_subject_index",
+            **nightly.dbt_task_group_kwargs(select=nightly.DSAR_SELECTOR),
+        )
+
+        @task
+        def rescan_suppressed_subjects(params=None) -> dict:
+            from steward.dsar import suppression
+
+            return suppression.rescan(apply=bool(params and params["apply_suppression"]))
+
+        subject_index >> rescan_suppressed_subjects()
+
     @task_group(group_id="retention")
     def retention():
         @task
@@ -164,7 +189,8 @@ def steward_nightly():
 
     stages = [pii_catalogue(), phone_quality()]
     validate_data_map() >> dbt_staging >> [summarise_staging(), *stages]
-    stages >> retention() >> nightly_summary() >> snapshot_dashboard()
+    subject_requests = data_subject_requests()
+    stages >> subject_requests >> retention() >> nightly_summary() >> snapshot_dashboard()
 
 
 steward_nightly()

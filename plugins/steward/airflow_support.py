@@ -28,6 +28,7 @@ METADATA_DB_FILE = "airflow.db"
 # so a reused AIRFLOW_HOME skips the (slow) migration until Airflow is upgraded.
 MIGRATED_MARKER_FILE = ".steward-db-migrated"
 NIGHTLY_DAG_ID = "steward_nightly"
+DAG_FILE_PARSE_TIMEOUT_SECONDS = 300
 UI_HOST = "127.0.0.1"
 UI_PORT = 8080
 
@@ -51,6 +52,13 @@ def airflow_settings(home: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(paths.dags_dir()),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(paths.plugins_dir()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # Cosmos renders each dbt task group with `dbt ls` when the nightly DAG file is
+        # parsed (cached afterwards): a cold parse on a busy 2-core machine outlasts
+        # Airflow's 30 s default.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": str(DAG_FILE_PARSE_TIMEOUT_SECONDS),
+        "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": str(
+            DAG_FILE_PARSE_TIMEOUT_SECONDS + 60
+        ),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{metadata_db_path(home)}",
         # The demo's UI listens on the loopback interface only, and with the simple
         # auth manager every local user is an admin: no password to hand out.
@@ -155,6 +163,7 @@ PHONES_SELECTOR = [
     "path:models/intermediate/dedupe",
 ]
 DEDUPE_SELECTOR = ["path:models/marts/dedupe"]
+DSAR_SELECTOR = ["path:models/marts/dsar"]
 # The task whose return value is each stage's part of the nightly summary.
 SUMMARY_TASKS = {
     "staging": "summarise_staging",
@@ -162,6 +171,7 @@ SUMMARY_TASKS = {
     "phones": "phone_quality.summarise_phones",
     "dedupe": "phone_quality.match_duplicate_customers",
     "quality": "phone_quality.run_quality_checks",
+    "suppression": "data_subject_requests.rescan_suppressed_subjects",
     "retention": "retention.enforce_retention",
 }
 

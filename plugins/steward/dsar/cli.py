@@ -102,3 +102,16 @@ def deadlines(within_days: int = typer.Option(7, help="'Due soon' horizon in day
     from steward.dsar import deadlines as watch
 
     _print(watch.run(within_days=within_days))
+
+
+@dsar_app.command("rescan")
+def rescan(
+    apply: bool = typer.Option(
+        False, "--apply", help="Erase the matches (default: a dry run that only counts them)."
+    ),
+    max_rows: int = typer.Option(50_000, help="Circuit breaker: refuse larger changes."),
+) -> None:
+    """Find data of erased subjects that was ingested again (suppression list)."""
+    from steward.dsar import suppression
+
+    _print(suppression.rescan(apply=apply, max_rows=max_rows))

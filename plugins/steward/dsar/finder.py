@@ -25,6 +25,7 @@ jsonb, how it matched, whether the subject owns it). Nothing is logged but count
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
@@ -451,6 +452,172 @@ def find_rows(
         "request %s %s: %d rows in %d tables",
         request_id,
         phase,
+        sum(c["rows"] for c in counts.values()),
+        len(counts),
+    )
+    return counts
+
+
+# --- with the nightly subject index ---------------------------------------------
+#
+# ``steward.dsar_subject_index`` (dbt mart models/marts/dsar) maps every
+# customer id, e-mail and E.164 phone in an identifier column to its table and
+# row key. It narrows the search; the live tables confirm it: candidates are
+# re-checked with the finder's own conditions (an index row gone stale, e.g.
+# deleted or changed since, finds nothing), and rows whose current version was
+# written after the build (transaction id at or after the index's watermark:
+# inserts and updates) are checked live. Rows matched through a referenced table
+# and free-text mentions are always searched live; phone matches too when the
+# phone lookup re-parsed one of the subject's numbers after the build.
+
+SUBJECT_INDEX = ("steward", "dsar_subject_index")
+INDEXED_MATCHES = ("subject_key", "email", "phone")
+DEFAULT_INDEX_MAX_AGE_HOURS = 36.0
+
+
+def subject_index_state(engine: sa.Engine) -> tuple[float, int, dt.datetime] | None:
+    """(hours since the subject index was built, its transaction-id watermark, build time)."""
+    with engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass('steward.dsar_subject_index')")).scalar():
+            row = conn.execute(
+                # One build, one statement: every row has the same time and watermark.
+                sa.text(
+                    "select extract(epoch from now() - indexed_at) / 3600, indexed_xmin,"
+                    " indexed_at from steward.dsar_subject_index limit 1"
+                )
+            ).one_or_none()
+            if row is not None:
+                return float(row[0]), int(row[1]), row[2]
+    return None
+
+
+def subject_index_age_hours(engine: sa.Engine) -> float | None:
+    """Hours since the subject index was built; None when it does not exist or is empty."""
+    state = subject_index_state(engine)
+    return None if state is None else state[0]
+
+
+# matched_by -> (identifier kind in the index, parameter holding the subject's values)
+_INDEX_KIND = {
+    "subject_key": ("customer_id", "id_texts"),
+    "email": ("email", "emails"),
+    "phone": ("phone", "phones"),
+}
+
+
+def _index_candidates(table: datamap.TableMap, matched_by: str) -> sql.Composable:
+    """``from ... where`` of the rows ``t`` the index lists for the subject (by primary key)."""
+    kind, values = _INDEX_KIND[matched_by]
+    target = sql.Identifier(table.schema, table.name)
+    equal = sql.SQL(" and ").join(
+        sql.SQL("t.{0} = r.{0}").format(sql.Identifier(column)) for column in table.primary_key
+    )
+    return sql.SQL(
+        "from (select distinct i.row_key from {index} as i where i.identifier_kind = {kind}"
+        " and i.identifier_value = any({values}) and i.source_table = {name}) as c"
+        " cross join lateral jsonb_populate_record(null::{t}, c.row_key) as r"
+        " join {t} as t on {equal} where "
+    ).format(
+        index=sql.Identifier(*SUBJECT_INDEX),
+        kind=sql.Literal(kind),
+        values=sql.Placeholder(values),
+        name=sql.Literal(table.qualified_name),
+        t=target,
+        equal=equal,
+    )
+
+
+def find_with_index(
+    engine: sa.Engine,
+    request_id: int,
+    identity: SubjectIdentity,
+    data_map: datamap.DataMap,
+    phase: str = "find",
+    max_age_hours: float = DEFAULT_INDEX_MAX_AGE_HOURS,
+) -> dict[str, dict[str, int]]:
+    """:func:`find_rows` narrowed by the subject index; the live finder when there is none.
+
+    Same result as :func:`find_rows` (see the comment above for the one gap); falls
+    back to it when the index is missing, empty or older than ``max_age_hours``.
+    """
+    state = subject_index_state(engine)
+    if state is None or state[0] > max_age_hours:
+        log.info("subject index missing or stale: live search")
+        return find_rows(engine, request_id, identity, data_map, phase)
+    ensure_tables(engine)
+    by_name = {table.qualified_name: table for table in data_map.tables}
+    with dbapi(engine) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "delete from steward.dsar_subject_rows where request_id = %s and phase = %s",
+            (request_id, phase),
+        )
+        # A number re-parsed since the build may map other spellings: search phones live.
+        cursor.execute(
+            "select exists (select from steward.phone_lookup where e164 = any(%s)"
+            " and parsed_at >= %s)",
+            (identity.phones, state[2]),
+        )
+        phones_live = bool(cursor.fetchone()[0])
+        parameters = {
+            **identity_parameters(cursor, identity),
+            "request_id": request_id,
+            "phase": phase,
+            "id_texts": [str(value) for value in identity.customer_ids],
+            "phones": identity.phones,
+            # Row xmins are 32-bit and wrap: compare ages, as the phone lookup does.
+            "index_xmin": str(state[1] % 2**32),
+        }
+        for table in subject_tables(data_map):
+            owned = _owned_condition(table, by_name)
+            owned_sql = owned[0] if owned and identity.customer_ids else sql.SQL("false")
+            name = sql.Literal(table.qualified_name)
+            written_since = sql.SQL(
+                "from {t} as t where age(t.xmin) <= age(%(index_xmin)s::xid) and "
+            ).format(t=sql.Identifier(table.schema, table.name))
+            for matched_by, condition in row_conditions(table, by_name, identity):
+                if matched_by in INDEXED_MATCHES and not (matched_by == "phone" and phones_live):
+                    sources = [_index_candidates(table, matched_by), written_since]
+                else:
+                    sources = [
+                        sql.SQL("from {} as t where ").format(
+                            sql.Identifier(table.schema, table.name)
+                        )
+                    ]
+                for source in sources:
+                    cursor.execute(
+                        sql.SQL(
+                            "insert into steward.dsar_subject_rows"
+                            " (request_id, phase, table_name, row_key, matched_by, owned)"
+                            " select %(request_id)s, %(phase)s, {name}, {key}, {matched},"
+                            " coalesce({owned}, false) {source} ({condition})"
+                            " on conflict do nothing"
+                        ).format(
+                            name=name,
+                            key=_row_key(table),
+                            matched=sql.Literal(matched_by),
+                            owned=owned_sql,
+                            source=source,
+                            condition=condition,
+                        ),
+                        parameters,
+                    )
+        cursor.execute(
+            "select table_name, count(distinct row_key),"
+            " count(distinct row_key) filter (where owned),"
+            " count(distinct row_key) filter (where matched_by = 'mention')"
+            " from steward.dsar_subject_rows where request_id = %s and phase = %s"
+            " group by table_name order by table_name",
+            (request_id, phase),
+        )
+        counts = {
+            name: {"rows": rows, "owned": owned_rows, "mentions": mentions}
+            for name, rows, owned_rows, mentions in cursor.fetchall()
+        }
+    log.info(
+        "request %s %s (indexed, phones searched live: %s): %d rows in %d tables",
+        request_id,
+        phase,
+        phones_live,
         sum(c["rows"] for c in counts.values()),
         len(counts),
     )

@@ -135,7 +135,8 @@ def find(request_id: int, url: str | None = None, refresh_lookup: bool = True) -
                 ),
                 {"identity": identity.as_json(), "id": request_id},
             )
-    counts = finder.find_rows(engine, request_id, identity, data_map)
+    # The nightly subject index narrows the search when it is fresh; else a live search.
+    counts = finder.find_with_index(engine, request_id, identity, data_map)
     summary = {
         "request_id": request_id,
         "identity": identity.counts(),
