@@ -46,3 +46,19 @@
         '{{ state | upper }}'{{ ', ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
+
+{#-
+    Pre-hook: refresh the planner's statistics of a Python-owned table before the
+    phone models read it. steward.phone_lookup is bulk-written by Python and joined
+    on millions of rows; without statistics (autovacuum off, or not yet run) the
+    planner estimates billions of rows and picks nested loops and huge sorts
+    (minutes instead of seconds on the `l` warehouse). A no-op while the table is missing.
+-#}
+{% macro phones_analyze_python_table(identifier) -%}
+    {%- set relation = phones_python_table(identifier) -%}
+    {%- if relation is not none -%}
+        analyze {{ relation }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from steward import paths, warehouse
@@ -39,6 +39,8 @@ class RenderedPage:
     dashboard: model.Dashboard
     read_seconds: float
     render_seconds: float
+    # Each section's query time, for the load benchmark.
+    section_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def build(
@@ -56,4 +58,10 @@ def build(
         read, generated_at=generated_at, data_docs_href=data_docs_href, static=static
     )
     html = render.render_page(dashboard)
-    return RenderedPage(html, dashboard, read_done - started, time.perf_counter() - read_done)
+    return RenderedPage(
+        html,
+        dashboard,
+        read_done - started,
+        time.perf_counter() - read_done,
+        {key: section.seconds for key, section in read["sections"].items()},
+    )

@@ -1,5 +1,8 @@
 -- Every CRM phone record with its normalised number: the grain for validity
 -- rates and per-customer uniqueness.
+-- Statistics for the marts that read this one (autovacuum may not have run yet).
+{{ config(post_hook='analyze {{ this }}') }}
+
 with
 
 normalised as (

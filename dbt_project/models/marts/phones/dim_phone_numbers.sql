@@ -1,6 +1,9 @@
 -- One row per valid E.164 number seen on the customers' side (CRM, calls,
 -- campaigns, opt-outs, consents; not the DNC registry's own list): its type,
 -- region, when it was first and last seen, who holds it, and its line state.
+-- Statistics for the marts that read this one (autovacuum may not have run yet).
+{{ config(post_hook='analyze {{ this }}') }}
+
 with
 
 clock as (
