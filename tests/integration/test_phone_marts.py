@@ -181,7 +181,13 @@ def phone_marts(server_admin_url, tmp_path_factory):
         conn.execute(sa.text(f'create database "{name}"'))
     url = make_url(server_admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        generate.seed_warehouse(scale="s", seed=42, url=url, progress=False)
+        generate.seed_warehouse(
+            scale="s",
+            seed=42,
+            url=url,
+            progress=False,
+            recordings_root=tmp_path_factory.mktemp("recordings"),
+        )
         engine = registry_engine(url)
         refresh = nightly.run_refresh(url)
         planted = _plant(engine, tmp_path_factory.mktemp("dnc"))
