@@ -12,9 +12,7 @@ refreshes the phone lookup, builds the dedupe view with dbt, runs
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from steward import paths, warehouse
+from steward import warehouse
 
 
 def _scratch_database() -> tuple[str, str]:
@@ -49,37 +47,9 @@ def _drop_database(admin_url: str, url: str) -> None:
 
 def build_dedupe_view(url: str) -> None:
     """``dbt run`` of the dedupe view (and the staging views it reads) on ``url``."""
-    from dbt.cli.main import dbtRunner
+    from steward import dbt_runner
 
-    project = str(paths.dbt_project_dir())
-    previous = {key: os.environ.get(key) for key in warehouse.dbt_env(url)}
-    os.environ.update(warehouse.dbt_env(url))
-    try:
-        with tempfile.TemporaryDirectory() as scratch:
-            result = dbtRunner().invoke(
-                [
-                    "run",
-                    "--select",
-                    "+path:models/intermediate/dedupe",
-                    "--project-dir",
-                    project,
-                    "--profiles-dir",
-                    project,
-                    "--target-path",
-                    f"{scratch}/target",
-                    "--log-path",
-                    f"{scratch}/logs",
-                    "--quiet",
-                ]
-            )
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    if not result.success:
-        raise RuntimeError(f"dbt run failed: {result.exception}")
+    dbt_runner.run_or_raise(["run", "--select", "+path:models/intermediate/dedupe"], url)
 
 
 def run(scale: str, seed: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from steward import paths, warehouse
+from steward import dbt_runner, warehouse
 from steward.dedupe import backend, linkage, model, nightly
 from steward.dedupe.cli import dedupe_app
 from steward.dedupe.evaluate import evaluate
@@ -25,33 +24,7 @@ EVIDENCE_OUTCOMES = {"exact", "fuzzy", "different", "missing"}
 
 
 def run_dbt(url: str, arguments: list[str], scratch: Path):
-    from dbt.cli.main import dbtRunner
-
-    project = str(paths.dbt_project_dir())
-    env = warehouse.dbt_env(url)
-    previous = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        return dbtRunner().invoke(
-            [
-                *arguments,
-                "--project-dir",
-                project,
-                "--profiles-dir",
-                project,
-                "--target-path",
-                str(scratch / "target"),
-                "--log-path",
-                str(scratch / "logs"),
-                "--quiet",
-            ]
-        )
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return dbt_runner.run(arguments, url, scratch=scratch)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from steward import paths, warehouse
+from steward import dbt_runner, warehouse
 from steward.quality import checkpoint, nightly
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -21,33 +20,7 @@ CHECKS = {"e164_format", "valid_rate", "unique_number_per_customer", "no_dialled
 
 
 def run_dbt(url: str, arguments: list[str], scratch: Path):
-    from dbt.cli.main import dbtRunner
-
-    project = str(paths.dbt_project_dir())
-    env = warehouse.dbt_env(url)
-    previous = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        return dbtRunner().invoke(
-            [
-                *arguments,
-                "--project-dir",
-                project,
-                "--profiles-dir",
-                project,
-                "--target-path",
-                str(scratch / "target"),
-                "--log-path",
-                str(scratch / "logs"),
-                "--quiet",
-            ]
-        )
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return dbt_runner.run(arguments, url, scratch=scratch)
 
 
 @pytest.fixture(scope="module")

@@ -408,23 +408,6 @@ def _request_rows(engine: sa.Engine, request_ids: list[int]) -> dict[int, dict]:
     return {row["request_id"]: dict(row) for row in rows}
 
 
-def _as_request(row: dict) -> intake.DsarRequest:
-    return intake.DsarRequest(
-        request_type=row["request_type"],
-        jurisdiction=row["jurisdiction"],
-        received_on=row["received_on"],
-        ticket_reference=row["ticket_reference"],
-        verification_status=row["verification_status"],
-        verification_method=row["verification_method"],
-        customer_id=row["customer_id"],
-        email=row["email"],
-        phone=row["phone"],
-        full_name=row["full_name"],
-        date_of_birth=row["date_of_birth"],
-        corrections=row["corrections"] or {},
-    )
-
-
 def find_batch(
     engine: sa.Engine, request_ids: list[int], data_map: datamap.DataMap, *, actor: str = ACTOR
 ) -> dict[int, dict]:
@@ -440,7 +423,7 @@ def find_batch(
         if row["resolved_identity"] is not None:
             identities[request_id] = SubjectIdentity.from_json(row["resolved_identity"])
         else:
-            to_resolve[request_id] = _as_request(row)
+            to_resolve[request_id] = intake.DsarRequest.from_register_row(row)
     resolved = finder.resolve_identities(engine, to_resolve, data_map)
     if resolved:
         with engine.begin() as conn:

@@ -89,6 +89,24 @@ class DsarRequest:
     def has_identifier(self) -> bool:
         return any(value is not None for value in (self.customer_id, self.email, self.phone))
 
+    @classmethod
+    def from_register_row(cls, row: dict[str, Any]) -> DsarRequest:
+        """The request as ``steward.dsar_requests`` holds it (already validated)."""
+        return cls(
+            request_type=row["request_type"],
+            jurisdiction=row["jurisdiction"],
+            received_on=row["received_on"],
+            ticket_reference=row["ticket_reference"],
+            verification_status=row["verification_status"],
+            verification_method=row["verification_method"],
+            customer_id=row["customer_id"],
+            email=row["email"],
+            phone=row["phone"],
+            full_name=row["full_name"],
+            date_of_birth=row["date_of_birth"],
+            corrections=row["corrections"] or {},
+        )
+
 
 def normalise_email(value: str) -> str | None:
     """The lower-cased address when it is syntactically valid, else None."""

@@ -94,23 +94,6 @@ def start(request_id: int, url: str | None = None) -> str:
     return "in_progress"
 
 
-def _request_of(row: dict) -> intake.DsarRequest:
-    return intake.DsarRequest(
-        request_type=row["request_type"],
-        jurisdiction=row["jurisdiction"],
-        received_on=row["received_on"],
-        ticket_reference=row["ticket_reference"],
-        verification_status=row["verification_status"],
-        verification_method=row["verification_method"],
-        customer_id=row["customer_id"],
-        email=row["email"],
-        phone=row["phone"],
-        full_name=row["full_name"],
-        date_of_birth=row["date_of_birth"],
-        corrections=row["corrections"] or {},
-    )
-
-
 def identity_of(engine: sa.Engine, request_id: int) -> SubjectIdentity:
     row = register.get(engine, request_id)
     if row["resolved_identity"] is None:
@@ -129,7 +112,9 @@ def find(request_id: int, url: str | None = None, refresh_lookup: bool = True) -
         if refresh_lookup:
             finder.refresh_lookup(engine)
         finder.ensure_tables(engine)
-        identity = finder.resolve_identity(engine, _request_of(row), data_map)
+        identity = finder.resolve_identity(
+            engine, intake.DsarRequest.from_register_row(row), data_map
+        )
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
