@@ -11,15 +11,13 @@ subject's phone, e-mail or name anywhere in the HTML).
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from steward import airflow_support, paths, warehouse
+from steward import airflow_support, dbt_runner, warehouse
 from tests.e2e.dashboard_marts import (
     SUBJECT_EMAIL,
     SUBJECT_NAME,
@@ -120,7 +118,14 @@ def test_requests_without_a_valid_token_are_refused(client, seeded_warehouse):
     assert client.get("/steward/data-docs/index.html").status_code == 401
 
 
-def test_fresh_warehouse_says_what_to_run(client, token, seeded_warehouse):
+def test_fresh_warehouse_says_what_to_run(client, token, empty_database, monkeypatch, tmp_path):
+    from steward.seed import generate
+
+    # Its own freshly seeded warehouse: the session's may hold marts other modules built.
+    generate.seed_warehouse(
+        scale="s", seed=42, url=empty_database, progress=False, recordings_root=tmp_path
+    )
+    monkeypatch.setenv(warehouse.DATABASE_URL_ENV, empty_database)
     response_html = page(client, token)
     for key in ("catalogue", "retention", "phones", "requests", "quality"):
         assert section_state(response_html, key) == "not_built"
@@ -193,30 +198,8 @@ def test_data_docs_are_served_only_from_their_folder(client, token, tmp_path, mo
 
 
 def _dbt_build(url: str, *selectors: str) -> None:
-    from dbt.cli.main import dbtRunner
-
-    project = str(paths.dbt_project_dir())
-    with tempfile.TemporaryDirectory(prefix="steward-dashboard-dbt-") as scratch:
-        previous = {key: os.environ.get(key) for key in warehouse.dbt_env(url)}
-        os.environ.update(warehouse.dbt_env(url))
-        try:
-            result = dbtRunner().invoke(
-                [
-                    "build",
-                    "--select",
-                    *selectors,
-                    *("--project-dir", project, "--profiles-dir", project),
-                    *("--target-path", f"{scratch}/target", "--log-path", f"{scratch}/logs"),
-                    "--quiet",
-                ]
-            )
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-    assert result.success
+    result = dbt_runner.run(["build", "--select", *selectors], url)
+    assert result.success, dbt_runner.failure_summary(result)
 
 
 @pytest.fixture(scope="module")
