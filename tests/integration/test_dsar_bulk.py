@@ -273,14 +273,15 @@ def test_the_planted_subject_is_found_everywhere(bulk_warehouse, first_run):
 
 def test_batch_finds_exactly_what_one_request_at_a_time_finds(bulk_warehouse, first_run):
     from steward import datamap
-    from steward.dsar import finder, pipeline
+    from steward.dsar import finder, intake
 
     engine = bulk_warehouse["engine"]
     data_map = datamap.load_data_map()
     for index in range(11):
         request_id = first_run["ids"][f"WEB-ACCESS-{index}"]
         row = _status(engine, request_id)
-        identity = finder.resolve_identity(engine, pipeline._request_of(row), data_map)
+        request = intake.DsarRequest.from_register_row(row)
+        identity = finder.resolve_identity(engine, request, data_map)
         assert identity == finder.SubjectIdentity.from_json(row["resolved_identity"])
         shadow = 10_000_000 + request_id
         finder.find_rows(engine, shadow, identity, data_map)
