@@ -336,10 +336,37 @@ def test_process_pool_gives_the_same_lookup(phone_warehouse, monkeypatch):
     )
     assert pooled.workers == 2
     assert pooled.parsed_status_counts == serial.parsed_status_counts
+    # A full re-parse empties the lookup: it was loaded first and keyed after.
+    assert "build_key" in pooled.timings
+    with engine.connect() as conn:
+        key = conn.execute(
+            sa.text(
+                "select pg_get_constraintdef(oid) from pg_constraint"
+                " where conrelid = 'steward.phone_lookup'::regclass and contype = 'p'"
+            )
+        ).scalar_one()
+    assert key == "PRIMARY KEY (raw_value, region_hint)"
     pooled_rows = _lookup_rows(engine)
     strip = ("parsed_at",)
     assert {k: {c: v for c, v in r.items() if c not in strip} for k, r in pooled_rows.items()} == {
         k: {c: v for c, v in r.items() if c not in strip} for k, r in serial_rows.items()
+    }
+
+
+def test_an_emptied_lookup_is_filled_again_by_a_full_scan(phone_warehouse):
+    engine = phone_warehouse
+    first = refresh_phone_lookup(engine, SOURCES, country_hint=HINT)
+    before = _lookup_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("truncate steward.phone_lookup"))
+    # The state still says last night scanned everything: an incremental scan
+    # would only see new rows and leave the lookup nearly empty.
+    again = refresh_phone_lookup(engine, SOURCES, country_hint=HINT)
+    assert again.scan == "full"
+    assert again.new_parsed == first.distinct_seen
+    strip = ("parsed_at",)
+    assert {k: {c: v for c, v in r.items() if c not in strip} for k, r in before.items()} == {
+        k: {c: v for c, v in r.items() if c not in strip} for k, r in _lookup_rows(engine).items()
     }
 
 

@@ -62,6 +62,93 @@ def status(request_id: int) -> None:
     _print(register.status_summary(warehouse.engine(), request_id))
 
 
+def _change_status(
+    request_id: int, target: str, reason: str, on: str | None, actor: str | None
+) -> None:
+    """One status change through the register's machine; exit 2 with the reason if refused."""
+    import datetime as dt
+    import getpass
+
+    from steward import warehouse
+    from steward.dsar import register
+
+    if not reason.strip():
+        typer.secho(
+            "error: give a --reason (it goes to the register and the audit trail)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        effective = dt.date.fromisoformat(on) if on else None
+    except ValueError as exc:
+        typer.secho(f"error: --on {on!r} is not a date (YYYY-MM-DD)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    engine = warehouse.engine()
+    try:
+        previous = register.transition(
+            engine,
+            request_id,
+            target,
+            reason.strip(),
+            actor=actor or f"cli:{getpass.getuser()}",
+            on=effective,
+        )
+    except KeyError as exc:
+        typer.secho(f"error: no data-subject request {request_id}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    except register.TransitionError as exc:
+        typer.secho(f"error: request {request_id}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    _print({"previous_status": previous, **register.status_summary(engine, request_id)})
+
+
+_REASON = typer.Option(..., "--reason", help="Why (recorded in the register and the audit trail).")
+_ON = typer.Option(None, "--on", help="Effective date, YYYY-MM-DD (default: today).")
+_ACTOR = typer.Option(
+    None, "--actor", help="Who made the change, for the audit trail (default: cli:<login>)."
+)
+
+
+@dsar_app.command("pause")
+def pause(
+    request_id: int, reason: str = _REASON, on: str | None = _ON, actor: str | None = _ACTOR
+) -> None:
+    """Stop the clock (only where the jurisdiction allows it, e.g. while identity is verified)."""
+    _change_status(request_id, "paused", reason, on, actor)
+
+
+@dsar_app.command("resume")
+def resume(
+    request_id: int,
+    reason: str = _REASON,
+    on: str | None = _ON,
+    actor: str | None = _ACTOR,
+    verified: bool = typer.Option(
+        False, "--verified", help="Identity is now verified: resume as in progress."
+    ),
+) -> None:
+    """Restart the clock of a paused request; the due date moves by the paused days."""
+    target = "in_progress" if verified else "awaiting_verification"
+    _change_status(request_id, target, reason, on, actor)
+
+
+@dsar_app.command("extend")
+def extend(
+    request_id: int, reason: str = _REASON, on: str | None = _ON, actor: str | None = _ACTOR
+) -> None:
+    """Extend the deadline once, as the jurisdiction allows (notice inside its window)."""
+    _change_status(request_id, "extended", reason, on, actor)
+
+
+@dsar_app.command("reject")
+def reject(
+    request_id: int, reason: str = _REASON, on: str | None = _ON, actor: str | None = _ACTOR
+) -> None:
+    """Refuse a request (e.g. identity could not be verified, manifestly unfounded)."""
+    _change_status(request_id, "rejected", reason, on, actor)
+
+
 @dsar_app.command("run")
 def run(request_id: int) -> None:
     """Find, fulfil and verify a registered request."""
