@@ -84,10 +84,83 @@ def test_cli_exit_code(engine, empty_database, monkeypatch):
     warehouse._engine_for.cache_clear()
     _fill(engine, 2)
     runner = CliRunner()
-    assert runner.invoke(audit_app, []).exit_code == 0
+    assert runner.invoke(audit_app, ["verify"]).exit_code == 0
     with engine.begin() as conn:
         conn.execute(sa.text("set local session_replication_role = replica"))
         conn.execute(sa.text("update steward.audit_log set action = 'other' where seq = 1"))
-    result = runner.invoke(audit_app, [])
+    result = runner.invoke(audit_app, ["verify"])
     assert result.exit_code == 1
     warehouse._engine_for.cache_clear()
+
+
+@pytest.fixture
+def app_role(engine):
+    """A login role like the one in Steward's connection, and a fresh owner role name."""
+    import uuid
+
+    suffix = uuid.uuid4().hex[:8]
+    app, owner = f"steward_app_{suffix}", f"steward_audit_owner_{suffix}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"create role {app} login")
+        conn.exec_driver_sql(f"grant create on database {engine.url.database} to {app}")
+    yield app, owner
+    with engine.begin() as conn:
+        for role in (owner, app):
+            if conn.execute(
+                sa.text("select 1 from pg_roles where rolname = :r"), {"r": role}
+            ).first():
+                conn.exec_driver_sql(f"reassign owned by {role} to current_user")
+                conn.exec_driver_sql(f"drop owned by {role}")
+                conn.exec_driver_sql(f"drop role {role}")
+
+
+def test_protected_log_only_takes_appends_from_the_application_role(engine, app_role):
+    app, owner = app_role
+    _fill(engine, rows=2)
+    assert audit.protect(engine, app, owner) == {
+        "app_role": app,
+        "owner_role": owner,
+        "owner_role_created": True,
+    }
+    assert audit.protect(engine, app, owner)["owner_role_created"] is False  # idempotent
+
+    as_app = sa.create_engine(engine.url.set(username=app))
+    try:
+        # What Steward does every day still works as the application role.
+        audit.record(as_app, "steward.dsar", "dsar.status.completed", {"request_id": 1})
+        assert audit.verify(as_app).rows == 3
+        with as_app.begin() as conn:  # dbt builds its marts in the schema
+            conn.exec_driver_sql("create table steward.some_mart as select 1 as x")
+            conn.exec_driver_sql("drop table steward.some_mart")
+        # What it must never do is refused by the server.
+        for statement in (
+            "update steward.audit_log set actor = 'mallory'",
+            "delete from steward.audit_log",
+            "truncate steward.audit_log",
+            "drop table steward.audit_log",
+            "alter table steward.audit_log disable trigger audit_log_append_only",
+            "drop trigger audit_log_append_only on steward.audit_log",
+            "create or replace function steward.audit_log_refuse_change() returns trigger"
+            " language plpgsql as $$ begin return new; end $$",
+        ):
+            with pytest.raises(sa.exc.ProgrammingError), as_app.begin() as conn:
+                conn.exec_driver_sql(statement)
+    finally:
+        as_app.dispose()
+    report = audit.verify(engine)
+    assert report.ok and report.rows == 3
+
+
+def test_protect_refuses_roles_that_could_still_change_the_log(engine, app_role):
+    app, owner = app_role
+    with pytest.raises(audit.ProtectError, match="no role"):
+        audit.protect(engine, "no_such_role_anywhere", owner)
+    with engine.begin() as conn:
+        superuser = conn.execute(sa.text("select current_user")).scalar_one()
+    with pytest.raises(audit.ProtectError, match="superuser"):
+        audit.protect(engine, superuser, owner)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"create role {owner} nologin")
+        conn.exec_driver_sql(f"grant {owner} to {app}")
+    with pytest.raises(audit.ProtectError, match="member of"):
+        audit.protect(engine, app, owner)

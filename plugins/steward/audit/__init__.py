@@ -8,9 +8,16 @@ SQL agree on it byte for byte. ``seq`` has no gaps: rows are appended under an
 advisory lock with ``seq = last + 1``.
 
 Rows cannot be changed: a trigger refuses ``UPDATE``, ``DELETE`` and
-``TRUNCATE`` and the privileges are revoked from ``PUBLIC``. A superuser can
-still get round both (disabling triggers, ``session_replication_role``);
-:func:`verify` then finds the altered or missing rows by recomputing the chain.
+``TRUNCATE`` and the privileges are revoked from ``PUBLIC``. The role that
+created the table owns it, and an owner may drop triggers: :func:`protect`
+(``steward audit protect --app-role ROLE``, run once by a DBA) hands the table,
+its trigger function and the ``steward`` schema to a separate role that cannot
+log in, and leaves the application role (the one in Steward's connection)
+``SELECT`` and ``INSERT`` on the log and ``USAGE``, ``CREATE`` on the schema
+(dbt builds its marts there): it can append and verify, and cannot update,
+delete, truncate, drop or disarm the log. A superuser can still get round all of
+it (disabling triggers, ``session_replication_role``); :func:`verify` then finds
+the altered or missing rows by recomputing the chain.
 Removing the newest rows is only detectable against a head hash kept elsewhere:
 :func:`verify` returns it for the caller to record (the Airflow task log does).
 """
@@ -97,7 +104,73 @@ def ensure_audit_log(engine: sa.Engine) -> None:
     """Create the audit table and its guards (idempotent)."""
     with engine.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
-        conn.exec_driver_sql(_DDL.replace("%", "%%"))
+        # Once armed, leave it alone: after protect() the application role no
+        # longer owns the table or the function and could not re-create them.
+        armed = conn.execute(
+            sa.text(
+                "select exists (select from pg_trigger where tgname = 'audit_log_append_only'"
+                " and tgrelid = to_regclass('steward.audit_log'))"
+            )
+        ).scalar_one()
+        if not armed:
+            conn.exec_driver_sql(_DDL.replace("%", "%%"))
+
+
+DEFAULT_OWNER_ROLE = "steward_audit_owner"
+
+
+class ProtectError(ValueError):
+    """The roles given cannot protect the audit trail."""
+
+
+def protect(engine: sa.Engine, app_role: str, owner_role: str = DEFAULT_OWNER_ROLE) -> dict:
+    """Make the audit trail unchangeable by ``app_role`` (run by a role that may grant).
+
+    ``owner_role`` (created without login when missing) takes over the audit
+    table, its trigger function and the ``steward`` schema; ``app_role`` keeps
+    what Steward needs. Idempotent. Refuses an application role that is a
+    superuser or a member of the owner role: either could still change the log.
+    """
+    ensure_audit_log(engine)
+    with engine.begin() as conn:
+        app = conn.execute(
+            sa.text("select rolsuper from pg_roles where rolname = :r"), {"r": app_role}
+        ).one_or_none()
+        if app is None:
+            raise ProtectError(f"no role {app_role!r} on this server")
+        if app.rolsuper:
+            raise ProtectError(f"{app_role!r} is a superuser: nothing can stop it")
+        if app_role == owner_role:
+            raise ProtectError("the application role cannot be the owner role")
+        created = False
+        if conn.execute(
+            sa.text("select not exists (select from pg_roles where rolname = :r)"),
+            {"r": owner_role},
+        ).scalar_one():
+            conn.exec_driver_sql(f"create role {_identifier(conn, owner_role)} nologin")
+            created = True
+        if conn.execute(
+            sa.text("select pg_has_role(:app, :owner, 'MEMBER')"),
+            {"app": app_role, "owner": owner_role},
+        ).scalar_one():
+            raise ProtectError(f"{app_role!r} is a member of {owner_role!r}: it would own the log")
+        owner = _identifier(conn, owner_role)
+        app_id = _identifier(conn, app_role)
+        for statement in (
+            f"alter schema steward owner to {owner}",
+            f"alter table steward.audit_log owner to {owner}",
+            f"alter function steward.audit_log_refuse_change() owner to {owner}",
+            "revoke all on steward.audit_log from public",
+            f"revoke all on steward.audit_log from {app_id}",
+            f"grant select, insert on steward.audit_log to {app_id}",
+            f"grant usage, create on schema steward to {app_id}",
+        ):
+            conn.exec_driver_sql(statement)
+    return {"app_role": app_role, "owner_role": owner_role, "owner_role_created": created}
+
+
+def _identifier(conn, name: str) -> str:
+    return conn.execute(sa.text("select quote_ident(:n)"), {"n": name}).scalar_one()
 
 
 def canonical_json(value: Any) -> str:
