@@ -21,6 +21,15 @@ to date first, as the nightly run would have (timed apart). At the end the
 ``steward.dsar_*`` rows and export files of this run are removed, and the indexes
 this run created are dropped (``--keep-indexes`` keeps them); the audit trail is
 append-only and keeps its rows (counts and digests only).
+
+    ... dsar_speed.py --lookups 20
+
+(c) instead: the search alone (rows of the subject in every mapped table, free
+    text included) for 20 subjects, three ways in the same run: live without the
+    finder's identifier indexes on the source tables, with the nightly subject
+    index (``steward.dsar_subject_index``, built first with dbt if missing or
+    older than a day), and live with the finder indexes. Each subject's rows must
+    be the same all three ways; prints seconds per search (median, max).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 import sqlalchemy as sa
 from psycopg2 import sql
 
-from steward import datamap, warehouse
+from steward import datamap, dbt_runner, warehouse
+from steward.airflow_support import DSAR_SELECTOR
 from steward.dsar import bulk, finder, intake, pipeline, register
 
 SINGLE_GOAL_S = 60
@@ -157,6 +168,74 @@ def run_bulk(url: str, prefix: str, subjects: list[dict]) -> dict:
     }
 
 
+def _found_rows(engine: sa.Engine, request_id: int) -> set[tuple]:
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.text(
+                    "select table_name, row_key::text, matched_by, owned"
+                    " from steward.dsar_subject_rows where request_id = :id and phase = 'find'"
+                ),
+                {"id": request_id},
+            ).all()
+        )
+
+
+def run_lookups(url: str, prefix: str, subjects: list[dict], data_map) -> dict:
+    """(c): the search alone, live without / index-assisted / live with finder indexes."""
+    engine = warehouse.engine(url)
+    state = finder.subject_index_state(engine)
+    build_s = None
+    if state is None or state[0] > 24:
+        mark = time.perf_counter()
+        dbt_runner.run_or_raise(["build", "--select", *DSAR_SELECTOR], url)
+        build_s = time.perf_counter() - mark
+        print(f"subject index built with dbt in {build_s:.1f} s")
+    requests = []
+    for number, subject in enumerate(subjects):
+        request = pipeline.validate(_fields(f"{prefix}-lookup-{number:03d}", subject, number))
+        request_id = register.submit(engine, request).request_id
+        identity = finder.resolve_identity(engine, request, data_map)
+        requests.append((request_id, identity))
+
+    def timed(search) -> tuple[list[float], list[set]]:
+        seconds, found = [], []
+        for request_id, identity in requests:
+            mark = time.perf_counter()
+            search(engine, request_id, identity, data_map)
+            seconds.append(time.perf_counter() - mark)
+            found.append(_found_rows(engine, request_id))
+        return seconds, found
+
+    results = {}
+    live_without, reference = timed(finder.find_rows)
+    results["live, no finder indexes"] = live_without
+    indexed, found = timed(finder.find_with_index)
+    results["subject index"] = indexed
+    same = found == reference
+    created = bulk.ensure_finder_indexes(engine, data_map)
+    try:
+        live_with, found = timed(finder.find_rows)
+        results["live, finder indexes"] = live_with
+        same = same and found == reference
+    finally:
+        drop_indexes(url, created)
+    return {
+        "subjects": len(requests),
+        "rows_found": sum(len(rows) for rows in reference),
+        "same_rows": same,
+        "index_build_seconds": build_s,
+        "seconds": {
+            label: {
+                "median": round(statistics.median(values), 3),
+                "max": round(max(values), 3),
+                "total": round(sum(values), 2),
+            }
+            for label, values in results.items()
+        },
+    }
+
+
 def cleanup(url: str, prefix: str, export_dir: Path) -> dict:
     """Remove this run's register rows (and what hangs off them) and export files."""
     engine = warehouse.engine(url)
@@ -198,6 +277,9 @@ def main() -> int:
     parser.add_argument("--indexes", choices=("with", "without", "both"), default="both")
     parser.add_argument("--keep-indexes", action="store_true")
     parser.add_argument("--skip-bulk", action="store_true")
+    parser.add_argument(
+        "--lookups", type=int, default=0, help="(c) only: time N searches three ways"
+    )
     args = parser.parse_args()
 
     url = warehouse.database_url()
@@ -214,6 +296,24 @@ def main() -> int:
     finder.refresh_lookup(engine)
     lookup_s = time.perf_counter() - mark
     print(f"phone lookup brought up to date (nightly precondition): {lookup_s:.1f} s")
+
+    if args.lookups:
+        try:
+            lookups = run_lookups(
+                url, f"BENCH-{run_id}", pick_subjects(engine, args.lookups, run_id), data_map
+            )
+        finally:
+            cleanup(url, f"BENCH-{run_id}", export_dir)
+        print(json.dumps(lookups, indent=2))
+        print()
+        print(
+            f"| search ({lookups['subjects']} subjects, same rows: {lookups['same_rows']})"
+            " | median s | max s | total s |"
+        )
+        print("| --- | ---: | ---: | ---: |")
+        for label, figures in lookups["seconds"].items():
+            print(f"| {label} | {figures['median']} | {figures['max']} | {figures['total']} |")
+        return 0 if lookups["same_rows"] else 1
 
     rounds = {"with": [True], "without": [False], "both": [False, True]}[args.indexes]
     subjects = pick_subjects(engine, (args.requests + 1) * len(rounds), run_id)

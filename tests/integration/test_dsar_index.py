@@ -216,3 +216,36 @@ def test_stale_or_missing_index_falls_back_to_the_live_finder(indexed_warehouse)
     finder.find_rows(engine, 30_000, identity, data_map)
     finder.find_with_index(engine, 30_001, identity, data_map, max_age_hours=0)
     assert _recorded(engine, 30_001) == _recorded(engine, 30_000)
+
+
+def test_auto_search_takes_the_index_only_where_identifier_columns_are_not_indexed(
+    indexed_warehouse, monkeypatch
+):
+    from steward import datamap
+    from steward.dsar import bulk, pipeline
+
+    engine = indexed_warehouse
+    data_map = datamap.load_data_map()
+    monkeypatch.delenv(pipeline.USE_SUBJECT_INDEX_ENV, raising=False)
+    monkeypatch.delenv(pipeline.SEARCH_ENV, raising=False)
+    missing = bulk.missing_finder_indexes(engine, data_map)
+    assert "crm.customers.email" in missing
+    assert pipeline.search_mode(engine, data_map) == "index"
+
+    monkeypatch.setenv(pipeline.SEARCH_ENV, "live")
+    assert pipeline.search_mode(engine, data_map) == "live"
+    monkeypatch.setenv(pipeline.SEARCH_ENV, "sometimes")
+    with pytest.raises(ValueError, match="expected one of auto, live, index"):
+        pipeline.search_mode(engine, data_map)
+
+    monkeypatch.setenv(pipeline.SEARCH_ENV, "auto")
+    created = bulk.ensure_finder_indexes(engine, data_map)
+    try:
+        assert bulk.missing_finder_indexes(engine, data_map) == []
+        assert pipeline.search_mode(engine, data_map) == "live"
+        monkeypatch.setenv(pipeline.SEARCH_ENV, "index")
+        assert pipeline.search_mode(engine, data_map) == "index"
+    finally:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in created:
+                conn.exec_driver_sql(f"drop index if exists {name}")

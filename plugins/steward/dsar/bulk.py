@@ -85,6 +85,45 @@ def finder_index_specs(data_map: datamap.DataMap) -> list[tuple[datamap.TableMap
     return specs
 
 
+_INDEX_PRESENT_SQL = (
+    "select exists (select from pg_index as i"
+    " join pg_class as c on c.oid = i.indexrelid"
+    " join pg_namespace as n on n.oid = c.relnamespace"
+    " where n.nspname = %(schema)s and c.relname = %(name)s and i.indisvalid)"
+    " or (%(kind)s = 'key' and exists (select from pg_index as i"
+    " join pg_attribute as a on a.attrelid = i.indrelid"
+    " and a.attnum = i.indkey[0]"
+    " where i.indrelid = to_regclass(%(table)s) and a.attname = %(column)s))"
+)
+
+
+def _missing_specs(cursor, data_map: datamap.DataMap) -> list[tuple[datamap.TableMap, str, str]]:
+    missing = []
+    for table, column, kind in finder_index_specs(data_map):
+        cursor.execute(
+            _INDEX_PRESENT_SQL,
+            {
+                "schema": table.schema,
+                "name": _index_name(table, column, kind),
+                "kind": kind,
+                "table": f'"{table.schema}"."{table.name}"',
+                "column": column,
+            },
+        )
+        if not cursor.fetchone()[0]:
+            missing.append((table, column, kind))
+    return missing
+
+
+def missing_finder_indexes(engine: sa.Engine, data_map: datamap.DataMap) -> list[str]:
+    """``schema.table.column`` of every identifier the finder would have to scan for."""
+    with finder.dbapi(engine) as connection, connection.cursor() as cursor:
+        return [
+            f"{table.qualified_name}.{column}"
+            for table, column, _ in _missing_specs(cursor, data_map)
+        ]
+
+
 def ensure_finder_indexes(engine: sa.Engine, data_map: datamap.DataMap) -> list[str]:
     """Create the finder's identifier indexes that are missing; return their names.
 
@@ -95,27 +134,8 @@ def ensure_finder_indexes(engine: sa.Engine, data_map: datamap.DataMap) -> list[
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor:
-            for table, column, kind in finder_index_specs(data_map):
+            for table, column, kind in _missing_specs(cursor, data_map):
                 name = _index_name(table, column, kind)
-                cursor.execute(
-                    "select exists (select from pg_index as i"
-                    " join pg_class as c on c.oid = i.indexrelid"
-                    " join pg_namespace as n on n.oid = c.relnamespace"
-                    " where n.nspname = %(schema)s and c.relname = %(name)s and i.indisvalid)"
-                    " or (%(kind)s = 'key' and exists (select from pg_index as i"
-                    " join pg_attribute as a on a.attrelid = i.indrelid"
-                    " and a.attnum = i.indkey[0]"
-                    " where i.indrelid = to_regclass(%(table)s) and a.attname = %(column)s))",
-                    {
-                        "schema": table.schema,
-                        "name": name,
-                        "kind": kind,
-                        "table": f'"{table.schema}"."{table.name}"',
-                        "column": column,
-                    },
-                )
-                if cursor.fetchone()[0]:
-                    continue
                 expression = {
                     "key": sql.SQL("({})"),
                     "email": sql.SQL("(lower({}))"),

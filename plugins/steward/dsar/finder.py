@@ -570,37 +570,46 @@ def find_with_index(
         for table in subject_tables(data_map):
             owned = _owned_condition(table, by_name)
             owned_sql = owned[0] if owned and identity.customer_ids else sql.SQL("false")
-            name = sql.Literal(table.qualified_name)
-            written_since = sql.SQL(
-                "from {t} as t where age(t.xmin) <= age(%(index_xmin)s::xid) and "
-            ).format(t=sql.Identifier(table.schema, table.name))
+            target = sql.Identifier(table.schema, table.name)
+            insert = sql.SQL(
+                "insert into steward.dsar_subject_rows"
+                " (request_id, phase, table_name, row_key, matched_by, owned)"
+                " select %(request_id)s, %(phase)s, {name}, {key}, {matched},"
+                " coalesce({owned}, false) {source}"
+                " on conflict do nothing"
+            )
+            parts = {"name": sql.Literal(table.qualified_name), "key": _row_key(table)}
+            parts["owned"] = owned_sql
+            indexed: list[tuple[str, sql.Composable]] = []
             for matched_by, condition in row_conditions(table, by_name, identity):
                 if matched_by in INDEXED_MATCHES and not (matched_by == "phone" and phones_live):
-                    sources = [_index_candidates(table, matched_by), written_since]
-                else:
-                    sources = [
-                        sql.SQL("from {} as t where ").format(
-                            sql.Identifier(table.schema, table.name)
-                        )
-                    ]
-                for source in sources:
-                    cursor.execute(
-                        sql.SQL(
-                            "insert into steward.dsar_subject_rows"
-                            " (request_id, phase, table_name, row_key, matched_by, owned)"
-                            " select %(request_id)s, %(phase)s, {name}, {key}, {matched},"
-                            " coalesce({owned}, false) {source} ({condition})"
-                            " on conflict do nothing"
-                        ).format(
-                            name=name,
-                            key=_row_key(table),
-                            matched=sql.Literal(matched_by),
-                            owned=owned_sql,
-                            source=source,
-                            condition=condition,
-                        ),
-                        parameters,
+                    # The index's candidates, confirmed against the live row.
+                    source = _index_candidates(table, matched_by) + sql.SQL("({})").format(
+                        condition
                     )
+                    indexed.append((matched_by, condition))
+                else:
+                    source = sql.SQL("from {} as t where ({})").format(target, condition)
+                cursor.execute(
+                    insert.format(matched=sql.Literal(matched_by), source=source, **parts),
+                    parameters,
+                )
+            if indexed:
+                # Rows written since the build, all indexed conditions in one pass
+                # over the table: the cheap transaction-id test first, the
+                # conditions only on the rows that pass it.
+                checks = sql.SQL(", ").join(
+                    sql.SQL("({}, {})").format(sql.Literal(matched_by), condition)
+                    for matched_by, condition in indexed
+                )
+                source = sql.SQL(
+                    "from {t} as t cross join lateral (values {checks}) as m (matched_by, hit)"
+                    " where age(t.xmin) <= age(%(index_xmin)s::xid) and m.hit"
+                ).format(t=target, checks=checks)
+                cursor.execute(
+                    insert.format(matched=sql.SQL("m.matched_by"), source=source, **parts),
+                    parameters,
+                )
         cursor.execute(
             "select table_name, count(distinct row_key),"
             " count(distinct row_key) filter (where owned),"

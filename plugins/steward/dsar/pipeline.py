@@ -24,8 +24,33 @@ from steward.dsar.finder import SubjectIdentity
 log = logging.getLogger(__name__)
 
 ACTOR = "steward.dsar"
-# Opt-in to the index-assisted search of a request (default: the live search).
+# How a request searches: auto | live | index (see search_mode).
+SEARCH_ENV = "STEWARD_DSAR_SEARCH"
+SEARCH_MODES = ("auto", "live", "index")
+# Older spelling of STEWARD_DSAR_SEARCH=index.
 USE_SUBJECT_INDEX_ENV = "STEWARD_DSAR_USE_SUBJECT_INDEX"
+
+
+def search_mode(engine: sa.Engine, data_map: datamap.DataMap) -> str:
+    """'live' or 'index': how this request finds the subject's rows.
+
+    ``auto`` (the default) searches the live tables when every identifier
+    column the finder looks up by is indexed (``bulk.ensure_finder_indexes``),
+    and takes the nightly subject index where one is not (source tables a
+    governance tool may not index): there it saves a scan per identifier
+    column. Either way the deletion's verification re-scan is live.
+    """
+    from steward.dsar import bulk
+
+    configured = os.environ.get(SEARCH_ENV, "").strip().lower()
+    if not configured and os.environ.get(USE_SUBJECT_INDEX_ENV, "").lower() in {"1", "true"}:
+        configured = "index"
+    configured = configured or "auto"
+    if configured not in SEARCH_MODES:
+        raise ValueError(f"{SEARCH_ENV}={configured!r}: expected one of {', '.join(SEARCH_MODES)}")
+    if configured != "auto":
+        return configured
+    return "index" if bulk.missing_finder_indexes(engine, data_map) else "live"
 
 
 def _engine(url: str | None = None) -> sa.Engine:
@@ -123,15 +148,14 @@ def find(request_id: int, url: str | None = None, refresh_lookup: bool = True) -
                 ),
                 {"identity": identity.as_json(), "id": request_id},
             )
-    # The live search is the default: it meets the deadlines' speed goals on `l`, while
-    # the index-assisted one (same results) still pays a scan per table for rows newer
-    # than the index and measured slower on `s`. Opt in to compare on real data.
-    if os.environ.get(USE_SUBJECT_INDEX_ENV, "").lower() in {"1", "true", "yes"}:
+    mode = search_mode(engine, data_map)
+    if mode == "index":
         counts = finder.find_with_index(engine, request_id, identity, data_map)
     else:
         counts = finder.find_rows(engine, request_id, identity, data_map)
     summary = {
         "request_id": request_id,
+        "search": mode,
         "identity": identity.counts(),
         "tables": counts,
         "rows": sum(c["rows"] for c in counts.values()),
