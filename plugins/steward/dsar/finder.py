@@ -394,6 +394,64 @@ def identity_parameters(cursor, identity: SubjectIdentity) -> dict:
     return parameters
 
 
+_RECORD_ROWS = sql.SQL(
+    "insert into steward.dsar_subject_rows"
+    " (request_id, phase, table_name, row_key, matched_by, owned)"
+    " select %(request_id)s, %(phase)s, {name}, {key}, {matched}, coalesce({owned}, false)"
+    " {source} on conflict do nothing"
+)
+
+
+def _record_rows(
+    cursor,
+    table: datamap.TableMap,
+    owned: sql.Composable,
+    matched: sql.Composable,
+    source: sql.Composable,
+    parameters: dict,
+) -> None:
+    """Record the rows ``t`` of ``source`` (a ``from ... where ...``) as the subject's."""
+    cursor.execute(
+        _RECORD_ROWS.format(
+            name=sql.Literal(table.qualified_name),
+            key=_row_key(table),
+            matched=matched,
+            owned=owned,
+            source=source,
+        ),
+        parameters,
+    )
+
+
+def _owned_sql(
+    table: datamap.TableMap, by_name: dict[str, datamap.TableMap], identity: SubjectIdentity
+) -> sql.Composable:
+    owned = _owned_condition(table, by_name)
+    return owned[0] if owned and identity.customer_ids else sql.SQL("false")
+
+
+def _start_search(cursor, request_id: int, phase: str) -> None:
+    cursor.execute(
+        "delete from steward.dsar_subject_rows where request_id = %s and phase = %s",
+        (request_id, phase),
+    )
+
+
+def _recorded_counts(cursor, request_id: int, phase: str) -> dict[str, dict[str, int]]:
+    cursor.execute(
+        "select table_name, count(distinct row_key),"
+        " count(distinct row_key) filter (where owned),"
+        " count(distinct row_key) filter (where matched_by = 'mention')"
+        " from steward.dsar_subject_rows where request_id = %s and phase = %s"
+        " group by table_name order by table_name",
+        (request_id, phase),
+    )
+    return {
+        name: {"rows": rows, "owned": owned_rows, "mentions": mentions}
+        for name, rows, owned_rows, mentions in cursor.fetchall()
+    }
+
+
 def find_rows(
     engine: sa.Engine,
     request_id: int,
@@ -404,50 +462,20 @@ def find_rows(
     """Record every row of the subject in ``steward.dsar_subject_rows``; counts per table."""
     ensure_tables(engine)
     by_name = {table.qualified_name: table for table in data_map.tables}
-    counts: dict[str, dict[str, int]] = {}
     with dbapi(engine) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "delete from steward.dsar_subject_rows where request_id = %s and phase = %s",
-            (request_id, phase),
-        )
+        _start_search(cursor, request_id, phase)
         parameters = {
             **identity_parameters(cursor, identity),
             "request_id": request_id,
             "phase": phase,
         }
         for table in subject_tables(data_map):
-            conditions = row_conditions(table, by_name, identity)
-            owned = _owned_condition(table, by_name)
-            owned_sql = owned[0] if owned and identity.customer_ids else sql.SQL("false")
-            for matched_by, condition in conditions:
-                cursor.execute(
-                    sql.SQL(
-                        "insert into steward.dsar_subject_rows"
-                        " (request_id, phase, table_name, row_key, matched_by, owned)"
-                        " select %(request_id)s, %(phase)s, {name}, {key}, {matched},"
-                        " coalesce({owned}, false)"
-                        " from {table} as t where {condition}"
-                        " on conflict do nothing"
-                    ).format(
-                        name=sql.Literal(table.qualified_name),
-                        key=_row_key(table),
-                        matched=sql.Literal(matched_by),
-                        owned=owned_sql,
-                        table=sql.Identifier(table.schema, table.name),
-                        condition=condition,
-                    ),
-                    parameters,
-                )
-        cursor.execute(
-            "select table_name, count(distinct row_key),"
-            " count(distinct row_key) filter (where owned),"
-            " count(distinct row_key) filter (where matched_by = 'mention')"
-            " from steward.dsar_subject_rows where request_id = %s and phase = %s"
-            " group by table_name order by table_name",
-            (request_id, phase),
-        )
-        for name, rows, owned_rows, mentions in cursor.fetchall():
-            counts[name] = {"rows": rows, "owned": owned_rows, "mentions": mentions}
+            owned = _owned_sql(table, by_name, identity)
+            target = sql.Identifier(table.schema, table.name)
+            for matched_by, condition in row_conditions(table, by_name, identity):
+                source = sql.SQL("from {} as t where {}").format(target, condition)
+                _record_rows(cursor, table, owned, sql.Literal(matched_by), source, parameters)
+        counts = _recorded_counts(cursor, request_id, phase)
     log.info(
         "request %s %s: %d rows in %d tables",
         request_id,
@@ -547,10 +575,7 @@ def find_with_index(
     ensure_tables(engine)
     by_name = {table.qualified_name: table for table in data_map.tables}
     with dbapi(engine) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "delete from steward.dsar_subject_rows where request_id = %s and phase = %s",
-            (request_id, phase),
-        )
+        _start_search(cursor, request_id, phase)
         # A number re-parsed since the build may map other spellings: search phones live.
         cursor.execute(
             "select exists (select from steward.phone_lookup where e164 = any(%s)"
@@ -568,18 +593,8 @@ def find_with_index(
             "index_xmin": str(state[1] % 2**32),
         }
         for table in subject_tables(data_map):
-            owned = _owned_condition(table, by_name)
-            owned_sql = owned[0] if owned and identity.customer_ids else sql.SQL("false")
+            owned = _owned_sql(table, by_name, identity)
             target = sql.Identifier(table.schema, table.name)
-            insert = sql.SQL(
-                "insert into steward.dsar_subject_rows"
-                " (request_id, phase, table_name, row_key, matched_by, owned)"
-                " select %(request_id)s, %(phase)s, {name}, {key}, {matched},"
-                " coalesce({owned}, false) {source}"
-                " on conflict do nothing"
-            )
-            parts = {"name": sql.Literal(table.qualified_name), "key": _row_key(table)}
-            parts["owned"] = owned_sql
             indexed: list[tuple[str, sql.Composable]] = []
             for matched_by, condition in row_conditions(table, by_name, identity):
                 if matched_by in INDEXED_MATCHES and not (matched_by == "phone" and phones_live):
@@ -590,10 +605,7 @@ def find_with_index(
                     indexed.append((matched_by, condition))
                 else:
                     source = sql.SQL("from {} as t where ({})").format(target, condition)
-                cursor.execute(
-                    insert.format(matched=sql.Literal(matched_by), source=source, **parts),
-                    parameters,
-                )
+                _record_rows(cursor, table, owned, sql.Literal(matched_by), source, parameters)
             if indexed:
                 # Rows written since the build, all indexed conditions in one pass
                 # over the table: the cheap transaction-id test first, the
@@ -606,22 +618,8 @@ def find_with_index(
                     "from {t} as t cross join lateral (values {checks}) as m (matched_by, hit)"
                     " where age(t.xmin) <= age(%(index_xmin)s::xid) and m.hit"
                 ).format(t=target, checks=checks)
-                cursor.execute(
-                    insert.format(matched=sql.SQL("m.matched_by"), source=source, **parts),
-                    parameters,
-                )
-        cursor.execute(
-            "select table_name, count(distinct row_key),"
-            " count(distinct row_key) filter (where owned),"
-            " count(distinct row_key) filter (where matched_by = 'mention')"
-            " from steward.dsar_subject_rows where request_id = %s and phase = %s"
-            " group by table_name order by table_name",
-            (request_id, phase),
-        )
-        counts = {
-            name: {"rows": rows, "owned": owned_rows, "mentions": mentions}
-            for name, rows, owned_rows, mentions in cursor.fetchall()
-        }
+                _record_rows(cursor, table, owned, sql.SQL("m.matched_by"), source, parameters)
+        counts = _recorded_counts(cursor, request_id, phase)
     log.info(
         "request %s %s (indexed, phones searched live: %s): %d rows in %d tables",
         request_id,

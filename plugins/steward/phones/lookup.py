@@ -229,9 +229,12 @@ def refresh_phone_lookup(
                 )
             stale_dropped = cursor.rowcount
             previous = _read_state(cursor)
-            cursor.execute(sql.SQL("select exists (select from {})").format(lookup))
-            if not cursor.fetchone()[0]:
-                previous = None  # an emptied lookup: only a full scan fills it again
+            # Empty: the first night, a full re-parse (rows deleted above) or an
+            # emptied lookup, which only a full scan fills again.
+            cursor.execute(sql.SQL("select not exists (select from {})").format(lookup))
+            lookup_empty = cursor.fetchone()[0]
+            if lookup_empty:
+                previous = None
         since = _incremental_watermark(previous, signature, watermark, stale_dropped)
         interval_due = (
             previous is not None
@@ -256,10 +259,7 @@ def refresh_phone_lookup(
         mark = time.perf_counter()
         with connection.cursor() as cursor:
             pruned = 0
-            cursor.execute(sql.SQL("select not exists (select from {})").format(lookup))
-            lookup_empty = cursor.fetchone()[0]
-            if lookup_empty:
-                # The first night or a full re-parse: every pair is new.
+            if lookup_empty:  # every pair is new
                 pairs_table, new_count = "phone_pairs_seen", distinct_seen
             else:
                 if scan == "full":

@@ -121,11 +121,6 @@ def normalise_raw(
     text = (raw or "").strip()
     if not text:
         return PhoneParse(ParseStatus.EMPTY, region)
-    return _parse_text(text, region)
-
-
-def _parse_text(text: str, region: str) -> PhoneParse:
-    """The verdict on a stripped, non-empty value of at most MAX_RAW_LENGTH characters."""
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
