@@ -14,35 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from steward import warehouse
-
-
-def _scratch_database() -> tuple[str, str]:
-    """(admin URL, scratch database URL) on the warehouse's server."""
-    server_url = make_url(warehouse.database_url())
-    admin_url = server_url.set(database="postgres").render_as_string(hide_password=False)
-    name = f"steward_bench_dedupe_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    admin.dispose()
-    return admin_url, server_url.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(admin_url: str, url: str) -> None:
-    warehouse._engine_for.cache_clear()
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{make_url(url).database}" with (force)'))
-    admin.dispose()
 
 
 def build_dedupe_view(url: str) -> None:
@@ -58,8 +35,7 @@ def run(scale: str, seed: int) -> str:
     from steward.phones.lookup import refresh_phone_lookup
     from steward.seed import generate
 
-    admin_url, url = _scratch_database()
-    try:
+    with warehouse.scratch_database("steward_bench_dedupe") as url:
         mark = time.perf_counter()
         generate.seed_warehouse(scale=scale, seed=seed, url=url, progress=False)
         refresh_phone_lookup(warehouse.engine(url))
@@ -67,8 +43,6 @@ def run(scale: str, seed: int) -> str:
         setup_seconds = time.perf_counter() - mark
         report = find_duplicates(url)
         scores = evaluate(url)
-    finally:
-        _drop_database(admin_url, url)
 
     lines = [
         f"Scale `{scale}` (seed {seed}): {report.records:,} customer records, "

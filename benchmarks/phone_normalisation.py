@@ -50,14 +50,12 @@ import io
 import random
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 import phonenumbers
-import sqlalchemy as sa
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
@@ -296,26 +294,6 @@ def naive_baseline(url: str, parse) -> tuple[float, int]:
     return time.perf_counter() - started, parsed
 
 
-def _scratch_database() -> tuple[str, str]:
-    """(admin URL, scratch database URL) on the warehouse's server."""
-    server_url = make_url(warehouse.database_url())
-    admin_url = server_url.set(database="postgres").render_as_string(hide_password=False)
-    name = f"steward_bench_phones_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    admin.dispose()
-    return admin_url, server_url.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(admin_url: str, url: str) -> None:
-    warehouse._engine_for.cache_clear()
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{make_url(url).database}" with (force)'))
-    admin.dispose()
-
-
 def _fresh_refresh(engine, **options):
     # Earlier steps warmed this process's per-number cache; start each step cold.
     normalise._classify_digits.cache_clear()
@@ -325,8 +303,7 @@ def _fresh_refresh(engine, **options):
 def run(rows: int, seed: int, workers: int | None, serial_too: bool) -> tuple[str, bool]:
     mark = time.perf_counter()
     workload = make_workload(rows, seed)
-    admin_url, url = _scratch_database()
-    try:
+    with warehouse.scratch_database("steward_bench_phones") as url:
         load(url, workload)
         setup_seconds = time.perf_counter() - mark
         engine = warehouse.engine(url)
@@ -341,8 +318,6 @@ def run(rows: int, seed: int, workers: int | None, serial_too: bool) -> tuple[st
         new_calls = add_new_numbers(url, workload, new_numbers, seed)
         second = _fresh_refresh(engine, workers=workers)
         weekly = _fresh_refresh(engine, workers=workers, full_scan=True)
-    finally:
-        _drop_database(admin_url, url)
 
     speedup = naive_seconds / first.elapsed_seconds
     second_share = second.elapsed_seconds / first.elapsed_seconds

@@ -10,10 +10,13 @@ gets its connection details from here; nothing else builds DSNs.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import logging
 import os
+import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -257,3 +260,23 @@ def status() -> dict[str, str]:
         }
     except Exception as exc:  # report, don't crash: this is a status command
         return {**info, "state": f"unreachable: {type(exc).__name__}"}
+
+
+@contextlib.contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A throw-away empty database on the warehouse's server: its URL, dropped afterwards."""
+    server_url = make_url(database_url())
+    admin_url = server_url.set(database="postgres")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'create database "{name}"'))
+        try:
+            yield server_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            _engine_for.cache_clear()  # its pooled connections would block the drop
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    finally:
+        admin.dispose()
