@@ -12,8 +12,15 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import create_database, drop_database
-from tests.integration.test_dsar_requests import BASE, EMAIL_CAPS, KEY, C, _normalised, _plant
+from tests.conftest import drop_database
+from tests.integration.test_dsar_requests import (
+    BASE,
+    EMAIL_CAPS,
+    KEY,
+    C,
+    _normalised,
+    planted_warehouse,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,15 +44,10 @@ COLUMNS = (
 def bulk_warehouse(server_admin_url, tmp_path_factory):
     from steward import warehouse
     from steward.dsar import register
-    from steward.seed import generate
 
-    url = create_database(server_admin_url, prefix="steward_dsar_bulk")
-    recordings = tmp_path_factory.mktemp("recordings")
+    url, _, truth = planted_warehouse(server_admin_url, tmp_path_factory, "steward_dsar_bulk")
     exports = tmp_path_factory.mktemp("exports")
-    generate.seed_warehouse(scale="s", seed=42, url=url, progress=False, recordings_root=recordings)
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        truth = _plant(conn, recordings)
     register.ensure_register(engine)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(warehouse.DATABASE_URL_ENV, url)

@@ -14,8 +14,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import create_database, drop_database
-from tests.integration.test_dsar_requests import BASE, EMAIL_CAPS, C, _plant
+from tests.conftest import drop_database
+from tests.integration.test_dsar_requests import BASE, EMAIL_CAPS, C, planted_warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,14 +27,9 @@ def indexed_warehouse(server_admin_url, tmp_path_factory):
     """A private seeded warehouse with the planted subject and a built subject index."""
     from steward import dbt_runner, warehouse
     from steward.dsar import finder
-    from steward.seed import generate
 
-    url = create_database(server_admin_url, prefix="steward_dsar_index")
-    recordings = tmp_path_factory.mktemp("recordings")
-    generate.seed_warehouse(scale="s", seed=42, url=url, progress=False, recordings_root=recordings)
+    url, _, _ = planted_warehouse(server_admin_url, tmp_path_factory, "steward_dsar_index")
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        _plant(conn, recordings)
     finder.refresh_lookup(engine)
     dbt_runner.run_or_raise(
         ["build", "--select", "path:models/marts/dsar"],

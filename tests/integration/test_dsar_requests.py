@@ -141,19 +141,32 @@ def _plant(conn, recordings: Path) -> dict[str, set]:
     }
 
 
+def planted_warehouse(
+    server_admin_url: str, tmp_path_factory, prefix: str
+) -> tuple[str, Path, dict[str, set]]:
+    """A new database seeded at scale s with the planted subject: (url, recordings, truth)."""
+    from steward.seed import generate
+
+    url = create_database(server_admin_url, prefix=prefix)
+    recordings = tmp_path_factory.mktemp("recordings")
+    generate.seed_warehouse(scale="s", seed=42, url=url, progress=False, recordings_root=recordings)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            truth = _plant(conn, recordings)
+    finally:
+        engine.dispose()
+    return url, recordings, truth
+
+
 @pytest.fixture(scope="module")
 def private_warehouse(server_admin_url, tmp_path_factory):
     """A seeded warehouse of this module's own, with the planted subject."""
     from steward import warehouse
-    from steward.seed import generate
 
-    url = create_database(server_admin_url, prefix="steward_dsar")
-    recordings = tmp_path_factory.mktemp("recordings")
+    url, recordings, truth = planted_warehouse(server_admin_url, tmp_path_factory, "steward_dsar")
     exports = tmp_path_factory.mktemp("exports")
-    generate.seed_warehouse(scale="s", seed=42, url=url, progress=False, recordings_root=recordings)
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        truth = _plant(conn, recordings)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(warehouse.DATABASE_URL_ENV, url)
         patch.setenv("STEWARD_DSAR_EXPORT_KEY", KEY)

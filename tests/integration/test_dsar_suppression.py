@@ -15,8 +15,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import create_database, drop_database
-from tests.integration.test_dsar_requests import BASE, EMAIL_CAPS, _plant
+from tests.conftest import drop_database
+from tests.integration.test_dsar_requests import BASE, EMAIL_CAPS, planted_warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,14 +28,9 @@ def erased_warehouse(server_admin_url, tmp_path_factory):
     """The planted subject deleted through the pipeline, then partly re-ingested."""
     from steward import warehouse
     from steward.dsar import pipeline
-    from steward.seed import generate
 
-    url = create_database(server_admin_url, prefix="steward_dsar_suppr")
-    recordings = tmp_path_factory.mktemp("recordings")
-    generate.seed_warehouse(scale="s", seed=42, url=url, progress=False, recordings_root=recordings)
+    url, _, _ = planted_warehouse(server_admin_url, tmp_path_factory, "steward_dsar_suppr")
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        _plant(conn, recordings)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(warehouse.DATABASE_URL_ENV, url)
         patch.setenv("STEWARD_DSAR_SUPPRESSION_SALT", "test-salt-suppression")
