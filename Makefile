@@ -1,6 +1,8 @@
-# Steward: the two commands a newcomer needs.
-#   make demo   create the environment, start the warehouse, seed it, run the nightly DAG
-#   make test   lint (ruff, sqlfluff) and run the whole test suite on real PostgreSQL
+# Steward: the commands a newcomer needs.
+#   make demo        create the environment, start the warehouse, seed it, run the nightly DAG
+#   make test        lint (ruff, sqlfluff) and run the whole test suite on real PostgreSQL,
+#                    in TEST_WORKERS parallel processes (pytest-xdist, one test file per worker)
+#   make test-unit   the fast tests only (tests/unit: no dbt, no Airflow run), in seconds
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -8,8 +10,11 @@ BIN := $(VENV)/bin
 SCALE ?= s
 SEED ?= 42
 PYTEST_ARGS ?=
+# Parallel test processes: each gets its own databases and Airflow home; a test
+# file stays on one worker (--dist loadfile) so its module fixtures are built once.
+TEST_WORKERS ?= 2
 
-.PHONY: demo test lint install browser clean
+.PHONY: demo test test-unit lint install browser clean
 # apt-get needs root; elsewhere sudo asks for it.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -40,7 +45,10 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 test: lint browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/pytest tests/unit -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	-$(BIN)/steward warehouse down

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from steward import airflow_support, warehouse
+from steward import warehouse
+from steward.airflow import bootstrap
 from steward.dashboard import app, page, queries
 
 HTTP_USER = "steward-benchmark"
@@ -45,13 +46,13 @@ def http_requests(count: int) -> dict:
         passwords = Path(scratch) / "passwords.json"
         passwords.write_text(json.dumps({HTTP_USER: password}))
         env = {
-            **airflow_support.airflow_settings(home),
+            **bootstrap.airflow_settings(home),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{HTTP_USER}:viewer",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         }
-        airflow_support.apply_environment(env)
-        airflow_support.ensure_airflow_db(home)
+        bootstrap.apply_environment(env)
+        bootstrap.ensure_airflow_db(home)
         from airflow.api_fastapi.app import create_app
 
         with TestClient(create_app("core")) as client:

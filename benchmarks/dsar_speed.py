@@ -16,7 +16,7 @@ Subjects are real customers picked by SQL (e-mail and phone, identifiers mixed:
 e-mail + phone, customer id, e-mail in capitals, phone as the CRM spells it);
 nothing about them is printed. ``--indexes both`` runs (a) and (b) first without
 the finder's identifier indexes, then creates them from the data map
-(``bulk.ensure_finder_indexes``) and runs again. The phone lookup is brought up
+(``finder_indexes.ensure_finder_indexes``) and runs again. The phone lookup is brought up
 to date first, as the nightly run would have (timed apart). At the end the
 ``steward.dsar_*`` rows and export files of this run are removed, and the indexes
 this run created are dropped (``--keep-indexes`` keeps them); the audit trail is
@@ -52,8 +52,8 @@ import sqlalchemy as sa
 from psycopg2 import sql
 
 from steward import datamap, dbt_runner, warehouse
-from steward.airflow_support import DSAR_SELECTOR
-from steward.dsar import bulk, finder, intake, pipeline, register
+from steward.airflow.nightly import DSAR_SELECTOR
+from steward.dsar import bulk, finder, finder_indexes, intake, pipeline, register
 
 SINGLE_GOAL_S = 60
 BULK_GOAL_S = 600
@@ -188,7 +188,7 @@ def run_lookups(url: str, prefix: str, subjects: list[dict], data_map) -> dict:
     build_s = None
     if state is None or state[0] > 24:
         mark = time.perf_counter()
-        dbt_runner.run_or_raise(["build", "--select", *DSAR_SELECTOR], url)
+        dbt_runner.run_or_raise(["build", "--selector", DSAR_SELECTOR], url)
         build_s = time.perf_counter() - mark
         print(f"subject index built with dbt in {build_s:.1f} s")
     requests = []
@@ -213,7 +213,7 @@ def run_lookups(url: str, prefix: str, subjects: list[dict], data_map) -> dict:
     indexed, found = timed(finder.find_with_index)
     results["subject index"] = indexed
     same = found == reference
-    created = bulk.ensure_finder_indexes(engine, data_map)
+    created = finder_indexes.ensure_finder_indexes(engine, data_map)
     try:
         live_with, found = timed(finder.find_rows)
         results["live, finder indexes"] = live_with
@@ -288,6 +288,8 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:8]
     export_dir = Path(tempfile.mkdtemp(prefix="dsar_speed_"))
     os.environ.setdefault("STEWARD_DSAR_EXPORT_KEY", secrets.token_urlsafe(24))
+    # The register's digests are keyed (steward.dsar.keys): a throw-away key for the run.
+    os.environ.setdefault("STEWARD_DSAR_SUBJECT_KEY", secrets.token_urlsafe(24))
     os.environ["STEWARD_DSAR_EXPORT_DIR"] = str(export_dir)
 
     register.ensure_register(engine)
@@ -323,7 +325,7 @@ def main() -> int:
         for number, with_indexes in enumerate(rounds):
             if with_indexes:
                 mark = time.perf_counter()
-                created += bulk.ensure_finder_indexes(engine, data_map)
+                created += finder_indexes.ensure_finder_indexes(engine, data_map)
                 print(
                     f"finder indexes: {len(created)} created in {time.perf_counter() - mark:.1f} s"
                 )

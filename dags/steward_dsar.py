@@ -1,6 +1,7 @@
-"""Data-subject requests, triggered by the privacy team (form, REST API or CLI).
+"""One registered data-subject request, processed: find, fulfil, verify.
 
-Kept thin: the work lives in ``steward.dsar.pipeline``.
+Kept thin: the work lives in ``steward.dsar.pipeline``. The run's conf holds the
+request id only; the subject's identifiers stay in the register.
 """
 
 from __future__ import annotations
@@ -9,29 +10,27 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from steward import airflow_support
-from steward.dsar import jurisdictions
+from steward.airflow import dag_defaults
 
-DAG_ID = "steward_dsar"
-FORM_FIELDS = (
-    "request_type",
-    "jurisdiction",
-    "received_on",
-    "ticket_reference",
-    "verification_status",
-    "verification_method",
-    "customer_id",
-    "email",
-    "phone",
-    "name",
-    "date_of_birth",
-    "corrections",
+DAG_ID = dag_defaults.DSAR_DAG_ID
+REQUEST_ID_HELP = (
+    "The request's number in Steward's register (steward.dsar_requests). Requests are "
+    "submitted through Steward, never here: the New request form on the Steward page, "
+    "POST /steward/api/requests or `steward dsar submit`; those start this DAG themselves. "
+    "Trigger it by hand only to run a registered request again."
 )
 
 
-def _form() -> dict:
-    params = get_current_context()["params"]
-    return {key: params.get(key) for key in FORM_FIELDS}
+def _request_id() -> int:
+    return int(get_current_context()["params"]["request_id"])
+
+
+def _actor() -> str:
+    """Who the audit trail names: the Airflow user who triggered the run."""
+    from steward.dsar import pipeline
+
+    user = getattr(get_current_context()["dag_run"], "triggering_user_name", None)
+    return f"airflow:{user}" if user else pipeline.ACTOR
 
 
 @dag(
@@ -40,36 +39,18 @@ def _form() -> dict:
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=4,
-    default_args=airflow_support.nightly_default_args(),
+    # Steward triggers it when a request is submitted: paused, the runs would wait forever.
+    is_paused_upon_creation=False,
+    # One run per request, started on demand: no backfills, no schedule.
+    allowed_run_types=["manual"],
+    default_args=dag_defaults.privacy_default_args(),
     tags=["steward", "privacy", "dsar"],
     params={
-        "request_type": Param("access", type="string", enum=list(jurisdictions.REQUEST_TYPES)),
-        "jurisdiction": Param("GDPR", type="string", enum=jurisdictions.jurisdictions()),
-        "received_on": Param(pendulum.today("UTC").to_date_string(), type="string", format="date"),
-        "ticket_reference": Param("", type="string", minLength=3, maxLength=100),
-        "verification_status": Param(
-            "pending", type="string", enum=["verified", "pending", "failed"]
-        ),
-        "verification_method": Param(
-            "none",
-            type="string",
-            enum=[
-                "account_login",
-                "knowledge_based",
-                "id_document",
-                "email_confirmation",
-                "phone_callback",
-                "authorised_agent",
-                "none",
-            ],
-        ),
-        "customer_id": Param(None, type=["null", "integer"], minimum=1),
-        "email": Param(None, type=["null", "string"]),
-        "phone": Param(None, type=["null", "string"]),
-        "name": Param(None, type=["null", "string"]),
-        "date_of_birth": Param(None, type=["null", "string"]),
-        "corrections": Param(
-            {}, type="object", description="correction requests: field -> new value"
+        "request_id": Param(
+            type="integer",
+            minimum=1,
+            title="Request id",
+            description=REQUEST_ID_HELP,
         ),
     },
     render_template_as_native_obj=True,
@@ -78,64 +59,67 @@ def steward_dsar():
     """
     ### Data-subject request
 
-    Triggered by the privacy team (trigger form, REST API, `airflow dags trigger
-    --conf`), one run per request:
+    Processes one request **already registered** in `steward.dsar_requests`. The
+    privacy team submits requests through Steward (the *New request* form on the
+    Steward page, `POST /steward/api/requests`, `steward dsar submit`, or the bulk
+    table), which validates and registers them and starts this DAG with
+    `{"request_id": N}`: the run's conf never holds an identifier.
 
-    1. **validate**: type, identifiers, jurisdiction and corrections are checked
-       before anything is touched; an invalid request fails here with the reason.
-    2. **register**: `steward.dsar_requests`, keyed by the ticket reference (a
-       second trigger of a completed request does nothing) with its legal due date.
-    3. **find**: every row of the subject in every mapped table, free text included.
-    4. **fulfil**: access (encrypted export), deletion (with exemptions) or correction.
-    5. **verify**: re-scan / package check, then the request is completed.
+    1. **check**: the request exists and is open; a request whose identity is not
+       verified yet waits (`awaiting_verification`), a finished one is skipped.
+    2. **find**: every row of the subject in every mapped table, free text included.
+    3. **fulfil**: access (encrypted export), deletion (with exemptions) or correction.
+    4. **verify**: re-scan / package check, then the request is completed.
 
-    XComs and logs carry request ids and counts, never the subject's identifiers.
+    The audit trail names the Airflow user who triggered the run. XComs and logs
+    carry request ids and counts, never the subject's identifiers.
     """
 
     @task(retries=0)
-    def validate() -> dict:
-        from steward.dsar import intake, pipeline
+    def check_request() -> int:
+        from steward import warehouse
+        from steward.dsar import pipeline, register
 
-        try:
-            return pipeline.validation_summary(pipeline.validate(_form()))
-        except intake.IntakeError as exc:
-            raise AirflowFailException(str(exc)) from exc
-
-    @task
-    def register(_: dict) -> int:
-        from steward.dsar import pipeline
-
-        submitted = pipeline.submit(_form())
-        if not pipeline.should_process(submitted["request_id"]):
-            raise AirflowSkipException(
-                f"request {submitted['request_id']} is already completed or rejected"
+        unexpected = sorted(set(get_current_context()["dag_run"].conf or {}) - {"request_id"})
+        if unexpected:
+            # Named, never echoed: the values may be a subject's identifiers.
+            raise AirflowFailException(
+                f"the run's conf may hold request_id only, not {', '.join(unexpected)}: "
+                "submit requests through Steward (form, API or `steward dsar submit`)"
             )
-        status = pipeline.start(submitted["request_id"])
+        request_id = _request_id()
+        try:
+            register.get(warehouse.engine(), request_id)
+        except KeyError as exc:
+            raise AirflowFailException(f"no data-subject request {request_id}") from exc
+        if not pipeline.should_process(request_id):
+            raise AirflowSkipException(f"request {request_id} is already completed or rejected")
+        status = pipeline.start(request_id, actor=_actor())
         if status not in ("in_progress", "extended"):
-            raise AirflowSkipException(f"request {submitted['request_id']} is {status}")
-        return submitted["request_id"]
+            raise AirflowSkipException(f"request {request_id} is {status}")
+        return request_id
 
     @task
     def find(request_id: int) -> int:
         from steward.dsar import pipeline
 
-        pipeline.find(request_id)
+        pipeline.find(request_id, actor=_actor())
         return request_id
 
     @task
     def fulfil(request_id: int) -> int:
         from steward.dsar import pipeline
 
-        pipeline.fulfil(request_id)
+        pipeline.fulfil(request_id, actor=_actor())
         return request_id
 
     @task
     def verify(request_id: int) -> dict:
         from steward.dsar import pipeline
 
-        return pipeline.verify_and_complete(request_id)
+        return pipeline.verify_and_complete(request_id, actor=_actor())
 
-    verify(fulfil(find(register(validate()))))
+    verify(fulfil(find(check_request())))
 
 
 steward_dsar()

@@ -8,16 +8,18 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from steward import airflow_support
+from steward.airflow import dag_defaults
 
 
 @dag(
-    dag_id="steward_dsar_deadlines",
+    dag_id=dag_defaults.DSAR_DEADLINES_DAG_ID,
     schedule="0 7 * * *",  # 07:00 UTC: before the privacy team's day starts
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=airflow_support.nightly_default_args(),
+    # Legal deadlines are watched from the first day: not paused on first load.
+    is_paused_upon_creation=False,
+    default_args=dag_defaults.privacy_default_args(),
     tags=["steward", "privacy", "dsar"],
 )
 def steward_dsar_deadlines():

@@ -8,18 +8,20 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from steward import airflow_support
+from steward.airflow import dag_defaults
 
 
 @dag(
-    dag_id="steward_dsar_intake",
+    dag_id=dag_defaults.DSAR_INTAKE_DAG_ID,
     schedule="*/15 * * * *",
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     # Overlapping runs would be safe (rows are claimed with SKIP LOCKED and
     # advisory locks), but one at a time keeps the warehouse load even.
     max_active_runs=1,
-    default_args=airflow_support.nightly_default_args(),
+    # The bulk table is only worked through while this runs: not paused on first load.
+    is_paused_upon_creation=False,
+    default_args=dag_defaults.privacy_default_args(),
     tags=["steward", "privacy", "dsar"],
 )
 def steward_dsar_intake():

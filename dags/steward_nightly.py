@@ -1,6 +1,7 @@
 """The nightly Airflow DAG: Steward's whole governance pipeline, once a night.
 
-Kept thin on purpose: the work lives in ``steward.airflow_support``, the area
+Kept thin on purpose: the work lives in ``steward.airflow`` (the stages' dbt
+selections, Cosmos' configuration, the first check and the summary), the area
 packages of ``steward`` and the dbt project; this file only says what runs in
 which order.
 """
@@ -9,18 +10,18 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
-from cosmos import DbtTaskGroup
 
-from steward import airflow_support as nightly
+from steward.airflow import dag_defaults, nightly
+from steward.airflow.cosmos_config import dbt_task_group, dbt_test_operator
 
 
 @dag(
-    dag_id=nightly.NIGHTLY_DAG_ID,
+    dag_id=dag_defaults.NIGHTLY_DAG_ID,
     schedule="0 2 * * *",  # 02:00 UTC, after the call centres' day has closed
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=nightly.nightly_default_args(),
+    default_args=dag_defaults.nightly_default_args(),
     tags=["steward", "governance", "dbt"],
     params={
         "full_catalogue_scan": Param(
@@ -41,6 +42,12 @@ from steward import airflow_support as nightly
             title="Apply retention",
             description="Delete and anonymise what is due. Off: a dry run that only reports.",
         ),
+        "apply_redaction": Param(
+            False,
+            type="boolean",
+            title="Apply redaction of card data and SSNs in free text",
+            description="Off: a dry run that only counts (unless STEWARD_REDACTION_APPLY=true).",
+        ),
     },
 )
 def steward_nightly():
@@ -52,7 +59,9 @@ def steward_nightly():
     1. **validate_data_map**: the data map (dbt source `meta`) must describe the
        warehouse as it is. If it is malformed or out of date, the run stops here
        and nothing downstream runs.
-    2. **dbt_staging**: the dbt staging views over every source table, then their
+    2. **upgrade_schema**: Steward's own tables (`steward warehouse upgrade`),
+       which dbt reads as the internal source `steward`; then **dbt_staging**:
+       the dbt staging views over every source table, then their
        data tests (Cosmos renders one Airflow task per dbt model).
     3. **pii_catalogue**: scan new or changed columns for personal data (counts
        only, never values), build `steward.pii_catalogue` and
@@ -65,11 +74,22 @@ def steward_nightly():
        (`steward.dsar_subject_index`, identifiers to rows) and re-scan for data of
        erased subjects that came back (salted hashes only); erased with
        **apply_suppression**, else reported.
-    6. **retention**: per policy, the rows past their retention period (computed
-       by dbt, legal holds excluded) deleted or anonymised in audited keyset
-       batches, recording files removed; a circuit breaker stops any policy that
-       would remove too much of a table. A dry run unless **apply_retention**.
-    7. **nightly_summary**: one JSON summary of the night (counts only), then
+    6. **retention**: dbt (Cosmos group `dbt_retention`, selector `retention`)
+       computes per policy the rows past their retention period, legal holds
+       excluded, as of the instant `prepare_retention` chose; `enforce_retention`
+       deletes or anonymises them in audited keyset batches, recording files
+       removed; a circuit breaker stops any policy that would remove too much of
+       a table; `verify_retention` (dbt test) checks that no due row remains. A
+       dry run unless **apply_retention**.
+       Then **redaction**: card numbers, CVVs, SSNs and bank details in free text
+       replaced by markers (`[card ending 1234]`), held rows left alone, full card
+       numbers in card columns reported (`steward.pci_violations`). A dry run
+       unless **apply_redaction** (or `STEWARD_REDACTION_APPLY=true`).
+    7. **access_review** (after the catalogue): load the role policy
+       (`plugins/steward/access/policy.yml`), re-generate the per-role views of
+       schema `governed` with their GRANTs, and review which database roles can
+       read personal columns directly (`steward.access_violations`).
+    8. **nightly_summary**: one JSON summary of the night (counts only), then
        **snapshot_dashboard** stores the day's figures for the Steward page's trends.
 
     Trigger with **full_catalogue_scan** to re-validate every column, and with
@@ -81,14 +101,17 @@ def steward_nightly():
     def validate_data_map() -> dict[str, int]:
         return nightly.validate_data_map()
 
-    dbt_staging = DbtTaskGroup(
-        group_id="dbt_staging",
-        **nightly.dbt_task_group_kwargs(select=[nightly.STAGING_SELECTOR]),
-    )
+    @task
+    def upgrade_schema() -> dict:
+        return nightly.upgrade_schema()
+
+    dbt_staging = dbt_task_group("dbt_staging", nightly.STAGING_SELECTOR)
 
     @task
     def summarise_staging() -> dict:
-        return nightly.staging_summary()
+        from steward.airflow import reports
+
+        return reports.staging_summary()
 
     @task_group(group_id="pii_catalogue")
     def pii_catalogue():
@@ -98,10 +121,7 @@ def steward_nightly():
 
             return catalogue.run_scan(full=bool(params and params["full_catalogue_scan"]))
 
-        marts = DbtTaskGroup(
-            group_id="dbt_catalogue",
-            **nightly.dbt_task_group_kwargs(select=nightly.CATALOGUE_SELECTOR),
-        )
+        marts = dbt_task_group("dbt_catalogue", nightly.CATALOGUE_SELECTOR)
 
         @task
         def summarise_catalogue() -> dict:
@@ -119,10 +139,7 @@ def steward_nightly():
 
             return phones.run_refresh()
 
-        marts = DbtTaskGroup(
-            group_id="dbt_phones",
-            **nightly.dbt_task_group_kwargs(select=nightly.PHONES_SELECTOR),
-        )
+        marts = dbt_task_group("dbt_phones", nightly.PHONES_SELECTOR)
 
         @task
         def match_duplicate_customers() -> dict:
@@ -130,10 +147,7 @@ def steward_nightly():
 
             return dedupe.run()
 
-        dedupe_marts = DbtTaskGroup(
-            group_id="dbt_dedupe",
-            **nightly.dbt_task_group_kwargs(select=nightly.DEDUPE_SELECTOR),
-        )
+        dedupe_marts = dbt_task_group("dbt_dedupe", nightly.DEDUPE_SELECTOR)
 
         @task
         def run_quality_checks() -> dict:
@@ -154,10 +168,7 @@ def steward_nightly():
 
     @task_group(group_id="data_subject_requests")
     def data_subject_requests():
-        subject_index = DbtTaskGroup(
-            group_id="dbt_subject_index",
-            **nightly.dbt_task_group_kwargs(select=nightly.DSAR_SELECTOR),
-        )
+        subject_index = dbt_task_group("dbt_subject_index", nightly.DSAR_SELECTOR)
 
         @task
         def rescan_suppressed_subjects(params=None) -> dict:
@@ -170,12 +181,66 @@ def steward_nightly():
     @task_group(group_id="retention")
     def retention():
         @task
-        def enforce_retention(params=None) -> dict:
+        def prepare_retention(params=None) -> dict:
             from steward.retention import nightly as retention_nightly
 
-            return retention_nightly.run(apply=bool(params and params["apply_retention"]))
+            return retention_nightly.prepare(apply=bool(params and params["apply_retention"]))
 
-        enforce_retention()
+        marts = dbt_task_group(
+            "dbt_retention",
+            nightly.RETENTION_SELECTOR,
+            operator_args={"vars": nightly.RETENTION_DBT_VARS},
+        )
+
+        @task
+        def enforce_retention(prepared: dict, params=None, ti=None) -> dict:
+            from steward.retention import nightly as retention_nightly
+
+            apply = bool(params and params["apply_retention"])
+            summary = retention_nightly.enforce(prepared, apply=apply)
+            verification_vars = retention_nightly.verification_vars(summary)
+            ti.xcom_push(key="verification_vars", value=verification_vars)
+            return summary
+
+        verify = dbt_test_operator(
+            "verify_retention",
+            nightly.RETENTION_VERIFICATION_SELECTOR,
+            nightly.RETENTION_VERIFICATION_VARS,
+        )
+
+        prepared = prepare_retention()
+        prepared >> marts
+        marts >> enforce_retention(prepared) >> verify
+
+    @task_group(group_id="redaction")
+    def redaction():
+        @task
+        def redact_free_text(params=None) -> dict:
+            from steward.redaction import cli, runner
+
+            return runner.nightly(
+                apply=bool(params and params["apply_redaction"]) or cli.apply_from_env()
+            )
+
+        redact_free_text()
+
+    @task_group(group_id="access_review")
+    def access_review():
+        @task(retries=0)
+        def load_access_policy() -> dict:
+            from steward.access import apply
+
+            return apply.load_policy_into_warehouse()
+
+        views = dbt_task_group("dbt_access", nightly.ACCESS_SELECTOR)
+
+        @task
+        def summarise_access() -> dict:
+            from steward.access import apply
+
+            return apply.summarise()
+
+        load_access_policy() >> views >> summarise_access()
 
     @task
     def nightly_summary(ti=None) -> dict:
@@ -188,9 +253,11 @@ def steward_nightly():
         return snapshot()
 
     stages = [pii_catalogue(), phone_quality()]
-    validate_data_map() >> dbt_staging >> [summarise_staging(), *stages]
+    validate_data_map() >> upgrade_schema() >> dbt_staging >> [summarise_staging(), *stages]
     subject_requests = data_subject_requests()
-    stages >> subject_requests >> retention() >> nightly_summary() >> snapshot_dashboard()
+    summary = nightly_summary()
+    stages >> subject_requests >> retention() >> redaction() >> summary >> snapshot_dashboard()
+    stages[0] >> access_review() >> summary
 
 
 steward_nightly()

@@ -3,7 +3,8 @@
 ``fastapi_apps`` mounts the dashboard (``steward.dashboard.app``) in Airflow's
 API server at ``/steward``, behind Airflow's own authentication;
 ``external_views`` adds **Steward** to the UI's navigation, which shows the page
-in an iframe at ``/plugin/steward``. The ``href`` is relative (no leading slash)
+in an iframe at ``/plugin/steward``, and **New data-subject request**, Steward's
+form (``/plugin/steward-request``). The ``href`` is relative (no leading slash)
 so that it follows ``[api] base_url`` when Airflow is served under a sub-path.
 """
 
@@ -27,5 +28,13 @@ class StewardPlugin(AirflowPlugin):
             "href": URL_PREFIX.lstrip("/") + "/",
             "destination": "nav",
             "url_route": "steward",
-        }
+        },
+        {
+            # Data-subject requests enter through Steward, never through a DAG's
+            # trigger form: the identifiers stay out of Airflow's run conf.
+            "name": "New data-subject request",
+            "href": URL_PREFIX.lstrip("/") + "/requests/new",
+            "destination": "nav",
+            "url_route": "steward-request",
+        },
     ]

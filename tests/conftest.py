@@ -3,12 +3,19 @@
 The server is the one named by ``STEWARD_TEST_DATABASE_URL`` (for example the
 machine's PostgreSQL at ``postgresql://postgres@127.0.0.1:5432/postgres``), or
 else the project's embedded pgserver. Tests never touch the demo database.
+
+In parallel (``pytest -n 2``, pytest-xdist, as ``make test`` runs) each worker
+is its own session: its own databases (uuid names) and its own temp folder,
+hence its own Airflow home. The embedded server, shared by the workers, is
+started once by the controlling process before the workers and stopped after
+them: a worker that stopped it would pull it from under the others.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -17,6 +24,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 TEST_SERVER_ENV = "STEWARD_TEST_DATABASE_URL"
+# Data-subject requests need configured keys (Steward never generates one): test keys
+# for the whole session, DAG runs in this process included. A test may override them.
+os.environ.setdefault("STEWARD_DSAR_SUBJECT_KEY", "test-subject-key-0123456789")
+os.environ.setdefault("STEWARD_DSAR_SUPPRESSION_SALT", "test-suppression-key-0123456789")
+# Never this machine's own keys file (.steward/secrets.env, which `make demo` writes): a test
+# that removes a key must see it missing, and `steward airflow standalone` in a test writes
+# its generated keys here. Shared with the xdist workers through the environment.
+_TEST_KEYS_DIR = f"steward-test-keys-{uuid.uuid4().hex[:10]}"
+os.environ.setdefault(
+    "STEWARD_SECRETS_FILE", os.path.join(tempfile.gettempdir(), _TEST_KEYS_DIR, "secrets.env")
+)
 
 
 def _server_admin_url() -> str:
@@ -52,6 +70,36 @@ def drop_database(admin_url: str, url: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
     admin.dispose()
+
+
+_STARTED_KEY = pytest.StashKey[bool]()
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist: start the embedded server here and hand its URL to the workers."""
+    config = session.config
+    if not _is_xdist_controller(config) or os.environ.get(TEST_SERVER_ENV):
+        return
+    from steward import warehouse
+
+    started_here = not warehouse.embedded_running()
+    # The workers inherit the environment: they connect and never stop it.
+    os.environ[TEST_SERVER_ENV] = _server_admin_url()
+    config.stash[_STARTED_KEY] = started_here
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.stash.get(_STARTED_KEY, False):
+        from steward import warehouse
+
+        os.environ.pop(TEST_SERVER_ENV, None)
+        os.environ.pop(warehouse.DATABASE_URL_ENV, None)
+        warehouse.down()
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@
     data-map table about customers or prospects (sources' `config.meta.steward`,
     read from dbt's graph: no table list written twice).
 
-    Columns are those steward.dsar.finder matches: the table's `identifiers`
-    (customer_id, email, phone) plus columns whose data_category is
-    user.contact.email / user.contact.phone_number. E-mails are lower-cased;
+    Columns are those steward.dsar.finder matches by: the table's
+    `identifiers` (customer_id, email, phone) in the data map, the one
+    declaration both read (no column rule written twice). E-mails are lower-cased;
     phones are mapped to E.164 through steward.phone_lookup on the raw key, for
     every region hint (the finder matches a raw spelling the same way). While the
     lookup does not exist (a fresh warehouse) phone arms are left out.
@@ -24,30 +24,41 @@
 
 
 {% macro dsar_index_columns(node, meta, kind) -%}
-    {#- The columns of `node` holding identifiers of `kind` (finder.columns_of). -#}
-    {%- set category = {'email': 'user.contact.email', 'phone': 'user.contact.phone_number'}.get(kind) -%}
-    {%- set names = [] -%}
-    {%- if category -%}
-        {%- for column in node.columns.values() -%}
-            {%- set column_meta = ((column.config.meta if column.config else none) or column.meta or {}).get('steward') or {} -%}
-            {%- if column_meta.get('data_category') == category and column.name not in names -%}
-                {%- do names.append(column.name) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {%- for name in dsar_as_list((meta.get('identifiers') or {}).get(kind)) -%}
-        {%- if name not in names -%}
-            {%- do names.append(name) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(names) }}
+    {#- The columns of `node` a subject is matched by for `kind`: exactly the
+        data map's `identifiers.<kind>` (steward.dsar.finder.columns_of reads the
+        same entry, and refuses a map whose e-mail/phone columns are not all
+        listed there), so the index and every search use one definition. -#}
+    {{ return(dsar_as_list((meta.get('identifiers') or {}).get(kind))) }}
 {%- endmacro %}
 
 
-{% macro dsar_subject_index_rows() -%}
+{#- The rows of `relation` to index: all of them, or with `changed_since` (a
+    previous build) those written since its watermark (transaction id at or after
+    it; xmins are 32-bit and wrap, so ages are compared, as the finder does) and
+    those whose phone number the lookup re-parsed since its time. -#}
+{% macro dsar_index_source(relation, phone_columns, lookup, changed_since) -%}
+    {%- if changed_since is none -%}
+        {{ return(relation | string) }}
+    {%- endif -%}
+    {%- set conditions = [
+        watermark_written_since('c', changed_since['indexed_xmin'])
+    ] -%}
+    {%- if lookup -%}
+        {%- for column in phone_columns -%}
+            {%- do conditions.append(
+                "steward.phone_raw_key(c." ~ adapter.quote(column) ~ "::text) in (select raw_value from "
+                ~ lookup ~ " where parsed_at >= '" ~ changed_since['indexed_at'] ~ "'::timestamptz)"
+            ) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return("(select * from " ~ relation ~ " as c where " ~ conditions | join(' or ') ~ ")") }}
+{%- endmacro %}
+
+
+{% macro dsar_subject_index_rows(changed_since=none) -%}
     {%- set arms = [] -%}
     {%- if execute -%}
-        {%- set lookup = adapter.get_relation(database=target.database, schema='steward', identifier='phone_lookup') -%}
+        {%- set lookup = source('steward', 'phone_lookup') -%}
         {%- for node in graph.sources.values() | sort(attribute='unique_id') -%}
             {%- set meta = (node.config.meta or node.meta or {}).get('steward') or {} -%}
             {%- if meta.get('subject') in ('customer', 'prospect') and meta.get('primary_key') -%}
@@ -58,15 +69,16 @@
                     {%- do key_parts.append("'" ~ key ~ "', t." ~ adapter.quote(key)) -%}
                 {%- endfor -%}
                 {%- set row_key = 'jsonb_build_object(' ~ key_parts | join(', ') ~ ')' -%}
+                {%- set rows = dsar_index_source(relation, dsar_index_columns(node, meta, 'phone'), lookup, changed_since) -%}
                 {%- for column in dsar_index_columns(node, meta, 'customer_id') -%}
-                    {%- do arms.append("select 'customer_id'::text as identifier_kind, t." ~ adapter.quote(column) ~ "::text as identifier_value, '" ~ name ~ "'::text as source_table, " ~ row_key ~ " as row_key from " ~ relation ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
+                    {%- do arms.append("select 'customer_id'::text as identifier_kind, t." ~ adapter.quote(column) ~ "::text as identifier_value, '" ~ name ~ "'::text as source_table, " ~ row_key ~ " as row_key from " ~ rows ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
                 {%- endfor -%}
                 {%- for column in dsar_index_columns(node, meta, 'email') -%}
-                    {%- do arms.append("select 'email'::text, lower(t." ~ adapter.quote(column) ~ "::text), '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ relation ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
+                    {%- do arms.append("select 'email'::text, lower(t." ~ adapter.quote(column) ~ "::text), '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ rows ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
                 {%- endfor -%}
                 {%- if lookup -%}
                     {%- for column in dsar_index_columns(node, meta, 'phone') -%}
-                        {%- do arms.append("select 'phone'::text, l.e164, '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ relation ~ " as t inner join " ~ lookup ~ " as l on l.raw_value = steward.phone_raw_key(t." ~ adapter.quote(column) ~ "::text) where l.e164 is not null") -%}
+                        {%- do arms.append("select 'phone'::text, l.e164, '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ rows ~ " as t inner join " ~ lookup ~ " as l on l.raw_value = steward.phone_raw_key(t." ~ adapter.quote(column) ~ "::text) where l.e164 is not null") -%}
                     {%- endfor -%}
                 {%- endif -%}
             {%- endif -%}
@@ -83,3 +95,24 @@
     where false
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The index's layout: a digest of its full, unfiltered SQL (tables, identifier
+    columns, phone arms). A build of another layout cannot be continued. -#}
+{% macro dsar_subject_index_layout() -%}
+    {{ return(local_md5(dsar_subject_index_rows(changed_since=none) | string)) }}
+{%- endmacro %}
+
+
+
+{#- Pre-hook: an incremental build over an index of another layout starts from
+    an empty table (entries of tables or columns no longer mapped go). -#}
+{% macro dsar_subject_index_truncate_if_relaid(relation) -%}
+    {%- if is_incremental()
+        and watermark_previous_build(relation, dsar_subject_index_layout(), 'indexed_xmin') is none -%}
+        truncate {{ relation }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+

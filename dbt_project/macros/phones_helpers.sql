@@ -1,21 +1,13 @@
 {#-
     Helpers for the phone models (models/intermediate/phones, models/marts/phones).
-
-    steward.phone_lookup and steward.dnc_registry* belong to Python
-    (steward.phones.lookup, steward.phones.dnc), which creates them. They are not
-    declared as dbt sources on purpose: every source YAML is part of the data
-    map, which would then list the lookup as a phone column to normalise.
 -#}
 
-{#- The relation of a Python-owned table in schema steward, or none while it does not exist. -#}
+{#- steward.phone_lookup, steward.dnc_registry*: tables Steward's Python writes,
+    declared to dbt in the internal source `steward`
+    (models/staging/steward/_steward__sources.yml); they always exist when dbt
+    runs (Steward's schema is upgraded first). -#}
 {% macro phones_python_table(identifier) -%}
-    {%- if not execute -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set relation = adapter.get_relation(
-        database=target.database, schema='steward', identifier=identifier
-    ) -%}
-    {{ return(relation) }}
+    {{ return(source('steward', identifier)) }}
 {%- endmacro %}
 
 {#-
@@ -45,20 +37,4 @@
     {%- for state in states -%}
         '{{ state | upper }}'{{ ', ' if not loop.last }}
     {%- endfor -%}
-{%- endmacro %}
-
-{#-
-    Pre-hook: refresh the planner's statistics of a Python-owned table before the
-    phone models read it. steward.phone_lookup is bulk-written by Python and joined
-    on millions of rows; without statistics (autovacuum off, or not yet run) the
-    planner estimates billions of rows and picks nested loops and huge sorts
-    (minutes instead of seconds on the `l` warehouse). A no-op while the table is missing.
--#}
-{% macro phones_analyze_python_table(identifier) -%}
-    {%- set relation = phones_python_table(identifier) -%}
-    {%- if relation is not none -%}
-        analyze {{ relation }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
 {%- endmacro %}

@@ -11,14 +11,17 @@
 -#}
 
 {% macro retention_as_of() -%}
+    {#- The session setting `steward.as_of` wins when set: a DSAR erasure reads the
+        hold views built by last night's retention run "as of now" without a rebuild
+        (set_config('steward.as_of', now()::text, true)). -#}
     {%- set as_of = var('retention_as_of', none) -%}
     {%- if as_of -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+-]*)?$', as_of | string) -%}
             {{ exceptions.raise_compiler_error("retention_as_of: not an ISO date or timestamp: " ~ as_of) }}
         {%- endif -%}
-        cast('{{ as_of }}' as timestamptz)
+        coalesce(nullif(current_setting('steward.as_of', true), '')::timestamptz, cast('{{ as_of }}' as timestamptz))
     {%- else -%}
-        now()
+        coalesce(nullif(current_setting('steward.as_of', true), '')::timestamptz, now())
     {%- endif -%}
 {%- endmacro %}
 
@@ -53,6 +56,14 @@
 
 {% macro retention_overdue_rows(periods) -%}
     {#- One `union all` arm per mapped table: its rows past the period, keys only. -#}
+    {{ return(retention_rows(periods, overdue_only=true)) }}
+{%- endmacro %}
+
+
+{% macro retention_rows(periods=none, overdue_only=false) -%}
+    {#- One `union all` arm per mapped table: its rows (only those past the period
+        with `overdue_only`), keys, subject and clock only. Without `periods`, due_at
+        is null (the legal-hold views need no period). -#}
     {%- set overrides = var('retention_period_overrides', {}) -%}
     {%- set arms = [] -%}
     {%- if execute -%}
@@ -90,7 +101,9 @@
             {%- else -%}
                 {%- set subject = 'null' -%}
             {%- endif -%}
-            {%- if name in overrides -%}
+            {%- if periods is none -%}
+                {%- set period = none -%}
+            {%- elif name in overrides -%}
                 {%- if not modules.re.match('^[0-9]+ (day|month|year)s?$', overrides[name] | string) -%}
                     {{ exceptions.raise_compiler_error("retention_period_overrides: bad period for " ~ name) }}
                 {%- endif -%}
@@ -108,7 +121,7 @@
         {% if integer_key %}t.{{ adapter.quote(integer_key[0]) }}::bigint{% else %}0::bigint{% endif %} as sort_key,
         {{ subject }}::bigint as subject_customer_id,
         {{ clock }}::timestamptz as clock_at,
-        {{ clock }}::timestamptz + {{ period }} as due_at
+        {% if period %}{{ clock }}::timestamptz + {{ period }}{% else %}null::timestamptz{% endif %} as due_at
     from {{ relation }} as t
     {%- if clock_table %}
         inner join {{ retention_relation(retention_source_by_name(clock_table)) }} as c
@@ -118,7 +131,9 @@
         left join {{ retention_relation(referenced) }} as s
             on t.{{ adapter.quote(subject_key) }} = s.{{ adapter.quote(referenced_meta['primary_key'][0]) }}
     {%- endif %}
+    {%- if overdue_only %}
     where {{ clock }}::timestamptz + {{ period }} < {{ retention_as_of() }}
+    {%- endif %}
             {%- endset -%}
             {%- do arms.append(arm) -%}
         {%- endfor -%}
@@ -156,10 +171,34 @@
 {%- endmacro %}
 
 
-{% macro retention_ledger() -%}
-    {#- steward.retention_anonymised (written by the executor), if it exists yet. -#}
-    {%- if execute -%}
-        {{ return(adapter.get_relation(database=target.database, schema='steward', identifier='retention_anonymised')) }}
-    {%- endif -%}
-    {{ return(none) }}
+{% macro legal_hold_matches(rows, holds) -%}
+    {#- THE definition of "a legal hold protects this row", used by retention
+        (int_retention__held) and DSAR erasure (int_retention__held_rows): one
+        (policy_name, record_key, hold_id) per row and active hold. `rows` has
+        policy_name, record_key, subject_customer_id, clock_at; `holds` is
+        int_retention__active_holds. A table hold's date bounds are inclusive and
+        a null bound is open; a row without a clock (an active customer, an open
+        ticket) is still running, so it lies after any start date and only an
+        open-ended hold covers it. -#}
+    select
+        rows_.policy_name,
+        rows_.record_key,
+        holds_.hold_id
+    from {{ rows }} as rows_
+    inner join {{ holds }} as holds_
+        on
+            (holds_.hold_scope = 'subject' and rows_.subject_customer_id = holds_.customer_id)
+            or (
+                holds_.hold_scope = 'record'
+                and rows_.policy_name = holds_.source_table
+                and rows_.record_key = holds_.record_key
+            )
+            or (
+                holds_.hold_scope = 'table'
+                and rows_.policy_name = holds_.source_table
+                and coalesce(rows_.clock_at::date, 'infinity'::date)
+                >= coalesce(holds_.date_from, '-infinity'::date)
+                and coalesce(rows_.clock_at::date, 'infinity'::date)
+                <= coalesce(holds_.date_to, 'infinity'::date)
+            )
 {%- endmacro %}

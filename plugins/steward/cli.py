@@ -7,6 +7,7 @@ are imported lazily so that ``steward --help`` stays fast.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import typer
@@ -24,13 +25,16 @@ app.add_typer(datamap_app, name="datamap")
 
 def _register_area_commands() -> None:
     """Each area (catalogue, phones, ...) owns its sub-commands in its own module."""
+    from steward.access.cli import access_app
     from steward.audit.cli import audit_app
+    from steward.breach.cli import breach_app
     from steward.catalogue.cli import catalogue_app
     from steward.dashboard.cli import dashboard_app, report
     from steward.dedupe.cli import dedupe_app
     from steward.dsar.cli import dsar_app
     from steward.phones.cli import phones_app
     from steward.quality.cli import quality_app
+    from steward.redaction.cli import redact_app
     from steward.retention.cli import retention_app
 
     app.add_typer(catalogue_app, name="catalogue")
@@ -38,8 +42,11 @@ def _register_area_commands() -> None:
     app.add_typer(dedupe_app, name="dedupe")
     app.add_typer(quality_app, name="quality")
     app.add_typer(retention_app, name="retention")
+    app.add_typer(redact_app, name="redact")
     app.add_typer(dsar_app, name="dsar")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(access_app, name="access")
+    app.add_typer(breach_app, name="breach")
     app.add_typer(dashboard_app, name="dashboard")
     app.command("report")(report)
 
@@ -97,6 +104,72 @@ def warehouse_status(as_json: bool = typer.Option(False, "--json", help="JSON ou
             typer.echo(f"{key:15} {value}")
     if info.get("state") != "running":
         raise typer.Exit(3)
+
+
+@warehouse_app.command("upgrade")
+def warehouse_upgrade(
+    url: str = typer.Option(None, help="Another database than the warehouse (a SQLAlchemy URL)."),
+) -> None:
+    """Create Steward's tables, or upgrade them to the newest revision (idempotent)."""
+    from steward import schema
+
+    try:
+        before = schema.upgrade(url)
+    except schema.SchemaError as exc:
+        _fail(str(exc))
+    after = schema.head()
+    typer.echo("up to date" if before == after else f"{before or 'nothing'} -> {after}")
+    typer.echo(f"revision: {after}")
+
+
+@warehouse_app.command("schema")
+def warehouse_schema(
+    url: str = typer.Option(None, help="Another database than the warehouse (a SQLAlchemy URL)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Say which revision of Steward's tables the warehouse is at (exit 1: upgrade needed)."""
+    from steward import schema
+
+    state = schema.status(url)
+    if as_json:
+        typer.echo(json.dumps(state.as_dict(), indent=2))
+    else:
+        typer.echo(f"revision: {state.current or 'none'} (newest: {state.head})")
+        if state.pending:
+            typer.echo(f"pending:  {', '.join(state.pending)} (`steward warehouse upgrade`)")
+        if state.missing_tables:
+            typer.echo(f"missing:  {', '.join(state.missing_tables)}")
+    if not state.up_to_date:
+        raise typer.Exit(1)
+
+
+@warehouse_app.command("dbt-sources")
+def warehouse_dbt_sources(
+    check: bool = typer.Option(False, "--check", help="Only say whether it is current."),
+) -> None:
+    """(Developers) write dbt's internal source `steward` from steward/schema/tables.py."""
+    from steward.schema import dbt_sources
+
+    if check:
+        if not dbt_sources.is_current():
+            _fail(f"{dbt_sources.path()} differs from tables.py: run without --check")
+        typer.echo("current")
+        return
+    typer.echo(f"wrote {dbt_sources.write()}")
+
+
+@warehouse_app.command("revision")
+def warehouse_revision(
+    message: str = typer.Option(..., "--message", "-m", help="What the revision changes."),
+) -> None:
+    """(Developers) write the next migration from what steward/schema/tables.py changed."""
+    from steward import schema
+
+    try:
+        path = schema.new_revision(message)
+    except schema.SchemaError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {path}: read it over, then commit it with the change to tables.py")
 
 
 @app.command()
@@ -171,29 +244,55 @@ def airflow_env() -> None:
     """Print the shell exports that point Airflow at this project and the warehouse."""
     import shlex
 
-    from steward import airflow_support
+    from steward.airflow import bootstrap
 
-    for key, value in sorted(airflow_support.airflow_environment().items()):
+    for key, value in sorted(bootstrap.airflow_environment().items()):
         typer.echo(f"export {key}={shlex.quote(value)}")
 
 
 @airflow_app.command("standalone")
-def airflow_standalone() -> None:
-    """Start Airflow (UI, scheduler, DAG processor) on 127.0.0.1:8080; Ctrl-C stops it."""
-    import os
-    from pathlib import Path
+def airflow_standalone(
+    port: int = typer.Option(None, help="Port of the UI and API (default 8080)."),
+) -> None:
+    """Start Airflow (UI and API, scheduler, DAG processor, triggerer); Ctrl-C stops it all.
 
-    from steward import airflow_support
+    Sign-in is required. The first start creates a password for each user
+    (admin, privacy) and prints it once; it is kept in .airflow/ (mode 0600).
+    """
+    from steward import paths, settings
+    from steward.airflow import bootstrap, standalone
 
-    env = airflow_support.airflow_environment()
-    airflow_support.apply_environment(env)
-    airflow_support.ensure_airflow_db()
-    typer.echo(f"Airflow UI on {airflow_support.ui_url()} (every local user is an admin)")
-    airflow_executable = Path(sys.executable).with_name("airflow")
-    # `airflow standalone` starts its components as `airflow ...` found on PATH.
-    os.environ["PATH"] = os.pathsep.join([str(airflow_executable.parent), os.environ["PATH"]])
-    # Replace this process: Ctrl-C and exit codes then belong to Airflow itself.
-    os.execv(airflow_executable, [str(airflow_executable), "standalone"])  # noqa: S606
+    env = bootstrap.airflow_environment()
+    if port:
+        env["AIRFLOW__API__PORT"] = str(port)
+        # Tasks reach the scheduler's Execution API through the API server: same port.
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = (
+            f"http://{env['AIRFLOW__API__HOST']}:{port}/execution/"
+        )
+    bootstrap.apply_environment(env)
+    bootstrap.ensure_airflow_db()
+    created = bootstrap.ensure_login_passwords()
+    passwords = bootstrap.passwords_path()
+    ui = f"http://{env['AIRFLOW__API__HOST']}:{env['AIRFLOW__API__PORT']}"
+    typer.echo(f"Airflow UI on {ui}: sign in as one of {', '.join(bootstrap.LOGIN_USERS)}")
+    if created:
+        typer.echo("New passwords (shown this once; kept only in the file below):")
+        for user, password in created.items():
+            typer.echo(f"  {user}: {password}")
+    typer.echo(f"Passwords file: {passwords} (owner-only); delete a user's entry to get a new one")
+    generated = settings.ensure_local_secrets()
+    keys_file = settings.local_secrets_path()
+    if generated:
+        typer.echo(f"Generated keys {', '.join(generated)} into {keys_file} (owner-only)")
+    typer.echo(
+        f"Keys not set in the environment are read from {keys_file}; back it up: without the "
+        "suppression key, earlier erasures can no longer be recognised"
+    )
+    typer.echo(
+        f"Task slots: {env['AIRFLOW__CORE__PARALLELISM']} (LocalExecutor); "
+        f"logs of the tasks under {paths.airflow_home() / 'logs'}"
+    )
+    raise typer.Exit(standalone.run({**os.environ, **env}))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ from typing import Any
 
 from steward import paths, warehouse
 
+STAGING_SCHEMA = "staging"
+# dbt commands that read the project only, never the warehouse.
+OFFLINE_COMMANDS = frozenset({"ls", "list", "parse", "deps", "clean"})
+
 
 class DbtError(RuntimeError):
     """A dbt invocation failed."""
@@ -63,9 +67,16 @@ def run(
 
     ``scratch`` receives ``target/`` and ``logs/`` (default: a folder private to
     this process). Raises nothing itself: callers look at ``result.success``, or
-    use :func:`run_or_raise`.
+    use :func:`run_or_raise`. Steward's own tables (the internal source
+    ``steward``) are brought to the newest revision first, so every model that
+    reads them finds them (one query when they are).
     """
     from dbt.cli.main import dbtRunner
+
+    if arguments and arguments[0] not in OFFLINE_COMMANDS:
+        from steward import schema
+
+        schema.upgrade(url)
 
     project = str(paths.dbt_project_dir())
     scratch = scratch or _process_scratch_dir()
@@ -94,6 +105,22 @@ def run_or_raise(arguments: Sequence[str], url: str | None = None, **kwargs: Any
     if not result.success:
         raise DbtError(f"dbt {' '.join(arguments)} failed: {failure_summary(result)}")
     return result
+
+
+def staging_built(url: str | None) -> bool:
+    """Are dbt's staging views there already (the nightly run builds them first)?
+
+    Rebuilding a staging view drops the views built on it (dbt replaces views
+    with ``drop ... cascade``): callers then pick the selector without them.
+    """
+    import sqlalchemy as sa
+
+    with warehouse.engine(url).connect() as conn:
+        views = conn.execute(
+            sa.text("select count(*) from information_schema.views where table_schema = :schema"),
+            {"schema": STAGING_SCHEMA},
+        ).scalar_one()
+    return views > 0
 
 
 def failure_summary(result) -> str:

@@ -9,6 +9,7 @@ contains personal data: only counts, states and locations.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import time
@@ -16,8 +17,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
-from steward import airflow_support, paths, warehouse
+from steward import paths, settings, warehouse
+from steward.airflow import bootstrap, dag_defaults
 
 RULE = "-" * 64
 
@@ -54,6 +57,13 @@ def _run(scale: str, seed: int) -> None:
         raise DemoFailedError(f"the warehouse did not start ({type(exc).__name__}: {exc})") from exc
     url = warehouse.database_url()
     _say(f"PostgreSQL at {location}")
+    generated = settings.ensure_local_secrets()
+    if generated:
+        _say(
+            f"Generated {len(generated)} keys for this machine in "
+            f"{_relative(settings.local_secrets_path())}"
+            " (owner-only; never in the warehouse)"
+        )
 
     _heading("2. Data map")
     try:
@@ -79,14 +89,26 @@ def _run(scale: str, seed: int) -> None:
 
     _heading("5. What the night found")
     _print_night(summary)
+    _print_breaches(_read_breach_register(warehouse.engine(url)))
 
     _heading("Where things are")
     _say(f"Warehouse:       {location}")
     _say("                 (`steward warehouse status`; stop it with `steward warehouse down`)")
     _say(f"Airflow home:    {paths.airflow_home()}")
     _say(f"Airflow UI:      run `{_steward_command()} airflow standalone`, then open")
-    _say(f"                 {airflow_support.ui_url()}, DAG {airflow_support.NIGHTLY_DAG_ID}")
-    _say(f"Dashboard:       {airflow_support.ui_url()}/plugin/steward (menu entry Steward)")
+    _say(f"                 {bootstrap.ui_url()}, DAG {dag_defaults.NIGHTLY_DAG_ID}")
+    users = ", ".join(bootstrap.LOGIN_USERS)
+    _say(f"Sign-in:         as {users}; the first start prints their passwords once, then")
+    _say(f"                 they are only in {_relative(bootstrap.passwords_path())}")
+    _say(
+        f"Keys:            {_relative(settings.local_secrets_path())} "
+        "(every `steward` command reads it; an exported variable wins)"
+    )
+    _say(f"Dashboard:       {bootstrap.ui_url()}/plugin/steward (menu entry Steward)")
+    _say(
+        f"Requests:        {bootstrap.ui_url()}/plugin/steward-request "
+        "(menu entry New data-subject request)"
+    )
     report_dir = paths.project_root() / "reports"
     _say(f"Static report:   `{_steward_command()} report --out {_relative(report_dir)}`")
     data_docs = summary.get("quality", {}).get("data_docs")
@@ -151,6 +173,8 @@ def _print_night(summary: dict) -> None:
                 f"more than {retention['max_share']:.0%} of their table and wait for approval "
                 "(`steward retention approve POLICY`)"
             )
+    _print_redaction(summary.get("redaction") or {})
+    _print_access(summary.get("access") or {})
     quality = summary.get("quality") or {}
     if quality:
         failed = sorted(name for name, ok in quality.get("checks", {}).items() if not ok)
@@ -159,6 +183,70 @@ def _print_night(summary: dict) -> None:
             f"{quality['expectations'] - quality['failed']} of {quality['expectations']} passed"
             + (f"; failed: {', '.join(failed)}" if failed else "")
         )
+
+
+def _print_access(access: dict) -> None:
+    if not access.get("available"):
+        return
+    hidden = len(access["undeclared_columns"])
+    _say(
+        f"Access: {access['views']} governed views for {len(access['roles'])} roles; "
+        f"{hidden} undeclared column{'' if hidden == 1 else 's'} hidden until declared"
+    )
+    _say(
+        f"  access review: {access['roles_reading_directly']} roles can read "
+        f"{access['personal_columns_read']} personal columns directly, "
+        f"{access['violations']} violations of the policy"
+    )
+
+
+def _read_breach_register(engine) -> dict:
+    """Open incidents and the next notice due, from the breach register: counts only."""
+    import sqlalchemy as sa
+
+    from steward.breach.register import OPEN_STATUSES
+
+    with engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass('steward.breach_incidents')")).scalar() is None:
+            return {"open_incidents": 0, "pending_notices": 0, "next_due": None}
+        row = (
+            conn.execute(
+                sa.text(
+                    "select count(distinct i.incident_id) as open_incidents,"
+                    " count(n.rule_key) filter (where n.is_required and n.notified_at is null)"
+                    " as pending_notices,"
+                    " min(n.due_at) filter (where n.is_required and n.notified_at is null)"
+                    " as next_due"
+                    " from steward.breach_incidents as i"
+                    " left join steward.breach_notifications as n using (incident_id)"
+                    " where i.status = any(:statuses)"
+                ),
+                {"statuses": list(OPEN_STATUSES)},
+            )
+            .mappings()
+            .one()
+        )
+    return dict(row)
+
+
+def _print_breaches(register: dict) -> None:
+    """One line about the breach register: how many incidents are open, what is due next."""
+    incidents = register.get("open_incidents") or 0
+    if not incidents:
+        _say(
+            "Breach register: no open incident "
+            f"(`{_steward_command()} breach assess ...` to assess one)"
+        )
+        return
+    pending = register.get("pending_notices") or 0
+    line = (
+        f"Breach register: {incidents} open incident{'' if incidents == 1 else 's'}, "
+        f"{pending} required notice{'' if pending == 1 else 's'} not yet given"
+    )
+    if register.get("next_due") is not None:
+        due = register["next_due"].astimezone(dt.UTC)
+        line += f"; the next is due {due:%Y-%m-%d %H:%M} UTC"
+    _say(line + f" (`{_steward_command()} breach list`)")
 
 
 def _relative(path: Path) -> str:
@@ -170,17 +258,17 @@ def _relative(path: Path) -> str:
 
 def _run_nightly_dag(url: str) -> dict:
     # One attempt per task: the demo reports a failure at once instead of waiting.
-    env = {**airflow_support.airflow_environment(url), airflow_support.TASK_RETRIES_ENV: "0"}
+    env = {**bootstrap.airflow_environment(url), dag_defaults.TASK_RETRIES_ENV: "0"}
     # Airflow reads its home and metadata database when first imported.
-    airflow_support.apply_environment(env)
-    airflow_support.ensure_airflow_db()
+    bootstrap.apply_environment(env)
+    bootstrap.ensure_airflow_db()
 
     log_path = paths.airflow_home() / "logs" / "demo-nightly-run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    _say(f"Running {airflow_support.NIGHTLY_DAG_ID} once (Airflow and dbt log: {log_path}) ...")
+    _say(f"Running {dag_defaults.NIGHTLY_DAG_ID} once (Airflow and dbt log: {log_path}) ...")
     started = time.monotonic()
-    with _output_to(log_path):
-        dag_run, import_errors = _parse_and_test_dag()
+    with _output_to(log_path) as terminal:
+        dag_run, import_errors = _parse_and_test_dag(terminal)
     elapsed = time.monotonic() - started
 
     if import_errors:
@@ -202,6 +290,30 @@ def _run_nightly_dag(url: str) -> dict:
     return _nightly_summary(dag_run)
 
 
+def _print_redaction(redaction: dict) -> None:
+    """Card data and SSNs in free text (PCI DSS): counts and locations only."""
+    if not redaction:
+        return
+    if redaction.get("stopped_by_breaker"):
+        _say(f"Card data in free text: {redaction['stopped_by_breaker']}")
+        return
+    found = ", ".join(f"{count:,} {kind}" for kind, count in redaction["found"].items()) or "none"
+    if redaction["mode"] == "dry_run":
+        outcome = "dry run: nothing changed (`steward redact run --apply` redacts)"
+    else:
+        outcome = f"{redaction['rows_changed']:,} rows rewritten"
+    _say(
+        f"Card data in free text: {found} found; {redaction['held_rows']:,} candidate rows "
+        f"under legal hold left alone; {outcome}"
+    )
+    for location, rows in redaction["pci_violations"].items():
+        if rows:
+            _say(
+                f"  PCI violation: {rows:,} full card numbers in {location} "
+                f"(`steward redact approve {location}` to truncate to first 6 / last 4)"
+            )
+
+
 def _nightly_summary(dag_run) -> dict:
     """The nightly_summary task's return value (XCom) of this run."""
     from airflow.models.xcom import XComModel
@@ -220,29 +332,47 @@ def _nightly_summary(dag_run) -> dict:
         return XComModel.deserialize_value(row)
 
 
-def _parse_and_test_dag():
+def _parse_and_test_dag(terminal: TextIO):
     from airflow.dag_processing.dagbag import DagBag
 
+    from steward.demo_progress import RunProgress
+
+    terminal.write("  parsing the DAG files (Cosmos turns each dbt model into tasks) ...\n")
+    terminal.flush()
     bag = DagBag(dag_folder=str(paths.dags_dir()))
     if bag.import_errors:
         for file, error in bag.import_errors.items():
             print(f"import error in {file}:\n{error}")  # into the log file
         return None, bag.import_errors
-    dag = bag.get_dag(airflow_support.NIGHTLY_DAG_ID)
-    return dag.test(), {}
+    dag = bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
+    # dag.test() says nothing on the terminal for minutes: show the groups as they go.
+    progress = RunProgress(dag, terminal)
+    terminal.write(
+        f"  {len(progress.groups)} task groups, {len(dag.tasks)} tasks; "
+        "one line as each group starts and ends:\n"
+    )
+    terminal.flush()
+    progress.start()
+    try:
+        return dag.test(), {}
+    finally:
+        progress.stop()
 
 
 @contextmanager
-def _output_to(log_path: Path) -> Iterator[None]:
-    """Send everything written to stdout/stderr (also by dbt and Airflow) to a file."""
+def _output_to(log_path: Path) -> Iterator[TextIO]:
+    """Send everything written to stdout/stderr (also by dbt and Airflow) to a file.
+
+    Yields the terminal (the stdout from before), for the progress lines.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(log_path, "w") as log:
+    with open(log_path, "w") as log, os.fdopen(os.dup(saved[0]), "w") as terminal:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield
+            yield terminal
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from steward import airflow_support
+from steward.airflow import bootstrap
 
 
 @pytest.fixture(scope="session")
 def airflow_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Airflow configured on this project without a warehouse (enough to parse DAGs)."""
     home = tmp_path_factory.getbasetemp() / "airflow_home"
-    settings = airflow_support.airflow_settings(home)
+    settings = bootstrap.airflow_settings(home)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in settings.items():
             patch.setenv(key, value)
-        airflow_support.apply_environment(settings)
-        airflow_support.ensure_airflow_db(Path(settings["AIRFLOW_HOME"]))
+        bootstrap.apply_environment(settings)
+        bootstrap.ensure_airflow_db(Path(settings["AIRFLOW_HOME"]))
         yield settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from steward import airflow_support, paths
+from steward import paths
+from steward.airflow import dag_defaults
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def test_dags_import_without_errors(dag_bag):
 
 
 def test_nightly_dag_is_loaded(dag_bag):
-    assert airflow_support.NIGHTLY_DAG_ID in dag_bag.dag_ids
+    assert dag_defaults.NIGHTLY_DAG_ID in dag_bag.dag_ids
 
 
 def test_every_dag_is_documented_and_tagged(dag_bag):
@@ -52,7 +53,7 @@ def test_every_dag_has_a_retry_policy(dag_bag):
 
 
 def test_nightly_dag_validates_the_data_map_before_anything_else(dag_bag):
-    dag = dag_bag.get_dag(airflow_support.NIGHTLY_DAG_ID)
+    dag = dag_bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
     validation = dag.get_task("validate_data_map")
     assert validation.upstream_task_ids == set()
     # A malformed map does not heal itself: no retries on this task.
@@ -62,11 +63,95 @@ def test_nightly_dag_validates_the_data_map_before_anything_else(dag_bag):
 
 
 def test_nightly_dag_renders_dbt_models_and_tests(dag_bag):
-    dag = dag_bag.get_dag(airflow_support.NIGHTLY_DAG_ID)
+    dag = dag_bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
     dbt_tasks = [task for task in dag.tasks if task.task_id.startswith("dbt_staging.")]
-    run_tasks = [task for task in dbt_tasks if task.task_id.endswith("_run")]
-    test_tasks = [task for task in dbt_tasks if task.task_id.endswith("_test")]
+    run_tasks = [task for task in dbt_tasks if task.task_id.endswith(".run")]
+    test_tasks = [task for task in dbt_tasks if task.task_id.endswith(".test")]
     assert run_tasks, "Cosmos rendered no dbt model"
     assert test_tasks, "Cosmos rendered no dbt test task"
     summary = dag.get_task("summarise_staging")
     assert {task.task_id for task in dbt_tasks} <= summary.get_flat_relative_ids(upstream=True)
+
+
+def test_each_dbt_task_group_runs_one_dbt_build_before_its_model_tasks(dag_bag):
+    """Watcher mode: one producer per group runs dbt; every model task waits for it."""
+    from cosmos.operators.watcher import DbtConsumerWatcherSensor, DbtProducerWatcherOperator
+
+    dag = dag_bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
+    producers = {
+        task.task_id: task for task in dag.tasks if isinstance(task, DbtProducerWatcherOperator)
+    }
+    # One per dbt task group: staging, catalogue, phones, dedupe, subject index,
+    # retention, access.
+    assert len(producers) == 7, sorted(producers)
+    sensors = [task for task in dag.tasks if isinstance(task, DbtConsumerWatcherSensor)]
+    assert sensors
+    for sensor in sensors:
+        assert sensor.producer_task_id in producers, sensor.task_id
+        # Started after its producer: dag.test() and workers without a triggerer find
+        # the model's result at the first look instead of waiting for it.
+        assert sensor.producer_task_id in sensor.upstream_task_ids, sensor.task_id
+        assert sensor.trigger_rule == "none_failed", sensor.task_id
+    for producer in producers.values():
+        # Every dbt node of the group is built (and tested) by its producer only.
+        assert producer.base_cmd == ["build"], producer.task_id
+
+
+DSAR_DAG_IDS = ("steward_dsar", "steward_dsar_intake", "steward_dsar_deadlines")
+
+
+def test_the_request_dag_takes_a_request_id_only(dag_bag):
+    """Identifiers never enter Airflow: the run conf of steward_dsar is a request id."""
+    dag = dag_bag.get_dag("steward_dsar")
+    assert set(dag.params.keys()) == {"request_id"}
+    schema = dag.params.get_param("request_id").schema
+    assert schema["type"] == "integer"
+    assert schema["minimum"] == 1
+    # Triggered per request by Steward: no backfill, no schedule.
+    assert {str(kind.value) for kind in dag.allowed_run_types} == {"manual"}
+
+
+def test_every_param_explains_itself(dag_bag):
+    for dag in _dags(dag_bag):
+        for name in dag.params:
+            param = dag.params.get_param(name)
+            assert len(param.description or "") > 20, f"{dag.dag_id}: param {name}"
+
+
+def test_dag_files_use_no_value_that_changes_at_every_parse():
+    """A runtime-varying default (today's date) makes a new DAG version at every parse."""
+    from airflow.utils.dag_version_inflation_checker import check_dag_file_stability
+
+    for path in sorted(paths.dags_dir().glob("*.py")):
+        result = check_dag_file_stability(path)
+        assert not result.runtime_varying_values, f"{path.name}: {result.format_warnings()}"
+
+
+def test_request_dags_are_not_paused_when_first_loaded(dag_bag):
+    """Steward triggers steward_dsar itself: a paused DAG would leave its runs queued."""
+    for dag_id in DSAR_DAG_IDS:
+        assert dag_bag.get_dag(dag_id).is_paused_upon_creation is False, dag_id
+
+
+def test_nightly_retention_runs_its_dbt_models_through_cosmos(dag_bag):
+    """Retention's models are Cosmos tasks (selector `retention`) built for the
+    as-of prepare_retention chose; the executor runs after them, then the
+    verification test (selector `retention_verification`)."""
+    dag = dag_bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("retention.dbt_retention.")]
+    ids = " ".join(t.task_id for t in dbt_tasks)
+    for node in ("retention_plan", "retention_due_keys", "int_retention__due", "retention_rules"):
+        assert f"retention.dbt_retention.{node}" in ids, node
+    assert "stg_" not in ids  # staging is built once, before
+    prepare = dag.get_task("retention.prepare_retention")
+    enforce = dag.get_task("retention.enforce_retention")
+    verify = dag.get_task("retention.verify_retention")
+    dbt_operators = [task for task in dbt_tasks if hasattr(task, "vars")]
+    assert any(task.task_id.endswith("dbt_producer_watcher") for task in dbt_operators)
+    for task in dbt_operators:  # every task that may run dbt builds for that as-of
+        assert "prepare_retention" in task.vars, task.task_id
+    for task in dbt_tasks:
+        assert task.task_id in prepare.get_flat_relative_ids(upstream=False)
+        assert task.task_id in enforce.get_flat_relative_ids(upstream=True)
+    assert verify.selector == "retention_verification"
+    assert enforce.task_id in verify.upstream_task_ids

@@ -1,7 +1,8 @@
 """Minimal marts with known aggregates, for the dashboard's integration and browser tests.
 
-The tables carry the columns the dashboard reads, under the names the real
-marts use; the retention and DSAR tables are created by their own modules' DDL.
+The tables carry the columns the marts over them read, under the names the real
+ones use; Steward's own tables (retention, DSAR, quality results) come from steward.schema.
+Real dbt then builds the marts the dashboard reads (``DASHBOARD_MARTS``) on them.
 The DSAR requests hold a subject's e-mail, phone and name (as the real register
 does): the page must show none of them.
 """
@@ -12,10 +13,19 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from steward import warehouse
-from steward.dashboard import snapshot
-from steward.dsar import register
-from steward.retention import store
+from steward import dbt_runner, schema, warehouse
+from steward.dashboard import governance, queries
+
+# What dbt builds on the hand-made tables: every mart the dashboard reads (dedupe aside).
+DASHBOARD_MARTS = (
+    "catalogue_column_counts",
+    "catalogue_gap_counts",
+    *queries.PHONE_TABLES,
+    *queries.RETENTION_TABLES,
+    *queries.REQUEST_TABLES,
+    *queries.QUALITY_TABLES,
+    *governance.REDACTION_TABLES,
+)
 
 SUBJECT_EMAIL = "planted.subject@example.org"
 SUBJECT_PHONE = "+44 20 7946 0958"
@@ -35,6 +45,9 @@ EXPECTED = {
     "backlog_due": "502",
     "open_requests": "2",
     "overdue_requests": "1",
+    "stalled_requests": "1",
+    "failed_validation": "1",
+    "received_requests": "6",
     "on_time_share": "50.0%",
     "median_days": "27.5",
     "quality_passed": "75.0%",
@@ -89,13 +102,8 @@ insert into steward.recording_consent_violations values (1);
 """
 
 _QUALITY = """
-create table steward.quality_results (
-    run_id text not null, run_at timestamptz not null, suite_name text not null,
-    expectation_type text not null, check_name text not null, column_name text,
-    success boolean not null, observed_value double precision,
-    primary key (run_id, check_name)
-);
-insert into steward.quality_results values
+insert into steward.quality_results (run_id, run_at, suite_name, expectation_type,
+    check_name, column_name, success, observed_value) values
     ('r1', now() - interval '1 day', 'phone_quality', 'expect_x', 'valid_rate', null, true, 0.97),
     ('r1', now() - interval '1 day', 'phone_quality', 'expect_x', 'no_dnc', null, true, 0),
     ('r1', now() - interval '1 day', 'phone_quality', 'expect_x', 'e164_unique', null, true, 0),
@@ -173,14 +181,40 @@ def _requests(conn: sa.Connection) -> None:
             today - dt.timedelta(days=10),
         ),
     ]
+    rejected = [
+        # ticket, type, received, reason
+        ("T-5", "deletion", today - dt.timedelta(days=1), "invalid request: email: not valid"),
+        ("T-6", "access", today - dt.timedelta(days=9), "identity could not be verified"),
+    ]
+    for ticket, kind, received, reason in rejected:
+        conn.execute(
+            sa.text(
+                "insert into steward.dsar_requests (ticket_reference, request_type, jurisdiction,"
+                " received_on, status, rejection_reason, email, phone, full_name)"
+                " values (:ticket, :kind, 'GDPR', :received, 'rejected', :reason, :email,"
+                " :phone, :name)"
+            ),
+            {
+                "ticket": ticket,
+                "kind": kind,
+                "received": received,
+                "reason": reason,
+                "email": SUBJECT_EMAIL,
+                "phone": SUBJECT_PHONE,
+                "name": SUBJECT_NAME,
+            },
+        )
     for ticket, kind, status, received, due, completed in rows:
         conn.execute(
             sa.text(
                 "insert into steward.dsar_requests (ticket_reference, request_type, jurisdiction,"
                 " received_on, status, original_due_on, due_on, email, phone, full_name,"
-                " completed_at)"
+                " completed_at, updated_at)"
                 " values (:ticket, :kind, 'GDPR', :received, :status, :due, :due, :email,"
-                " :phone, :name, cast(:completed as date) + time '12:00')"
+                " :phone, :name, cast(:completed as date) + time '12:00',"
+                # The overdue request has not moved for three days: a crashed run.
+                " now() - case when :status = 'in_progress' then interval '3 days'"
+                " else interval '0' end)"
             ),
             {
                 "ticket": ticket,
@@ -212,9 +246,7 @@ def _snapshots(conn: sa.Connection) -> None:
 def create_known_marts(url: str) -> dict[str, str]:
     """Create the marts above in ``url``'s schema ``steward``; return the expected figures."""
     engine = warehouse.engine(url)
-    store.ensure_tables(engine)
-    register.ensure_register(engine)
-    snapshot.ensure_table(engine)
+    schema.upgrade(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql(_CATALOGUE)
         conn.exec_driver_sql(_PHONES)
@@ -222,4 +254,8 @@ def create_known_marts(url: str) -> dict[str, str]:
         conn.exec_driver_sql(_RETENTION)
         _requests(conn)
         _snapshots(conn)
+    # The marts the page reads, built by real dbt over the tables above: counts over
+    # the catalogue and phone marts, views over the executors' tables and the register.
+    built = dbt_runner.run(["run", "--select", *DASHBOARD_MARTS], url)
+    assert built.success, dbt_runner.failure_summary(built)
     return dict(EXPECTED)

@@ -6,19 +6,20 @@ a real user; the token comes from its ``POST /auth/token`` and is set as the
 ``_token`` cookie, as the UI's login does. Chromium (Debian's ``chromium`` and
 ``chromium-driver``) is driven through chromedriver's W3C WebDriver HTTP API
 (no Python dependency). The page must show the sections and the known marts'
-numbers in the rendered DOM; a screenshot is saved under pytest's temp folder
-(and to ``STEWARD_SCREENSHOT_DIR`` when set).
+numbers in the rendered DOM. A privacy officer signs in on Airflow's own login
+page and opens the request form: labels and help texts, no raw field name.
+Every page must look right (``browser.assert_looks_right``: no sideways
+scrolling, nothing loaded from outside the machine, no failed load or console
+error, no planted identifier). Screenshots go to ``<pytest temp>/screenshots/``
+(printed) and to ``STEWARD_SCREENSHOT_DIR`` when set.
 
 Chromium missing is a failure with the install command, not a skip.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +29,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from steward import airflow_support, warehouse
+from steward import warehouse
+from steward.airflow import bootstrap
+from steward.dashboard import requests_form
+from tests.e2e.browser import (
+    WebDriver,
+    assert_looks_right,
+    browser_binaries,
+    free_port,
+    keep_screenshots,
+    wait_for,
+)
 from tests.e2e.dashboard_marts import (
     SUBJECT_EMAIL,
     SUBJECT_NAME,
@@ -39,39 +50,20 @@ from tests.e2e.dashboard_marts import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 USER, PASSWORD = "steward-e2e", "e2e-test-password"
-INSTALL_HINT = (
-    "headless Chromium is required for the end-to-end test: install Debian's packages with "
-    "`apt-get install -y chromium chromium-driver` (as root)"
-)
-SECTIONS = ["PII catalogue", "Retention", "Phone quality", "Requests", "Data quality"]
+# Signs in through Airflow's login page and may submit requests (role "user").
+OFFICER, OFFICER_PASSWORD = "privacy-officer", "officer-test-password"
+PLANTED = (SUBJECT_EMAIL, SUBJECT_PHONE, SUBJECT_NAME)
+SECTIONS = [
+    "PII catalogue",
+    "Retention",
+    "Phone quality",
+    "Requests",
+    "Data quality",
+    "Access to personal data",
+    "Breaches",
+    "Card data in free text",
+]
 STARTUP_SECONDS = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {seconds} s")
-
-
-def _browser_binaries() -> tuple[str, str]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.fail(INSTALL_HINT, pytrace=False)
-    return chromium, driver
 
 
 @pytest.fixture
@@ -83,15 +75,15 @@ def known_marts(empty_database: str) -> tuple[str, dict[str, str]]:
 def airflow_server(known_marts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url, _ = known_marts
     home = tmp_path_factory.getbasetemp() / "airflow_home"
-    airflow_support.ensure_airflow_db(home)
+    bootstrap.ensure_airflow_db(home)
     passwords = tmp_path_factory.mktemp("e2e_auth") / "passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
-    port = _free_port()
+    passwords.write_text(json.dumps({USER: PASSWORD, OFFICER: OFFICER_PASSWORD}))
+    port = free_port()
     env = {
         **os.environ,
-        **airflow_support.airflow_settings(home),
+        **bootstrap.airflow_settings(home),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer,{OFFICER}:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         warehouse.DATABASE_URL_ENV: url,
     }
@@ -107,7 +99,7 @@ def airflow_server(known_marts, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/api/v2/monitor/health", server, STARTUP_SECONDS)
+        wait_for(f"{base}/api/v2/monitor/health", server, STARTUP_SECONDS)
         yield base
     finally:
         server.terminate()
@@ -115,66 +107,9 @@ def airflow_server(known_marts, tmp_path_factory: pytest.TempPathFactory) -> Ite
         log.close()
 
 
-class WebDriver:
-    """The few W3C WebDriver commands the test needs, spoken to chromedriver over HTTP."""
-
-    def __init__(self, chromium: str, driver: str, tmp: Path) -> None:
-        self.port = _free_port()
-        self.log = (tmp / "chromedriver.log").open("w")
-        self.process = subprocess.Popen(
-            [driver, f"--port={self.port}"], stdout=self.log, stderr=subprocess.STDOUT
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-        _wait_for(f"{self.base}/status", self.process, 30)
-        arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2400"]
-        arguments.append(f"--user-data-dir={tmp / 'profile'}")
-        session = self._call(
-            "POST",
-            "/session",
-            {
-                "capabilities": {
-                    "alwaysMatch": {
-                        "browserName": "chrome",
-                        "goog:chromeOptions": {"binary": chromium, "args": arguments},
-                    }
-                }
-            },
-        )
-        self.session = f"/session/{session['sessionId']}"
-
-    def _call(self, method: str, path: str, body: dict | None = None):
-        response = httpx.request(method, self.base + path, json=body, timeout=60)
-        payload = response.json()
-        if response.status_code >= 400:
-            raise RuntimeError(f"webdriver {path}: {payload['value'].get('message', '')[:300]}")
-        return payload["value"]
-
-    def open(self, url: str) -> None:
-        self._call("POST", f"{self.session}/url", {"url": url})
-
-    def add_cookie(self, name: str, value: str) -> None:
-        cookie = {"name": name, "value": value, "path": "/", "httpOnly": True}
-        self._call("POST", f"{self.session}/cookie", {"cookie": cookie})
-
-    def script(self, source: str):
-        return self._call("POST", f"{self.session}/execute/sync", {"script": source, "args": []})
-
-    def screenshot(self, target: Path) -> Path:
-        target.write_bytes(base64.b64decode(self._call("GET", f"{self.session}/screenshot")))
-        return target
-
-    def quit(self) -> None:
-        try:
-            self._call("DELETE", self.session)
-        finally:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-            self.log.close()
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    chromium, driver = _browser_binaries()
+    chromium, driver = browser_binaries()
     session = WebDriver(chromium, driver, tmp_path_factory.mktemp("chromium"))
     try:
         yield session
@@ -191,6 +126,13 @@ return {
       [...document.querySelectorAll('td.bad')].find(td => td.textContent.startsWith('overdue'))
   ).color,
   charts: document.querySelectorAll('svg.chart').length,
+  axisLabels: [...document.querySelectorAll('svg.chart text')].map(t => t.textContent),
+  tableCaptions: [...document.querySelectorAll('caption')].map(c => c.textContent),
+  closedOutcomes: [...document.querySelectorAll('td')].map(td => td.textContent)
+      .filter(t => t.startsWith('completed') || t.startsWith('rejected')),
+  stalledColour: getComputedStyle(
+      [...document.querySelectorAll('td.bad')].find(td => td.textContent.includes('stalled since'))
+  ).color,
   scripts: document.querySelectorAll('script').length,
   text: document.documentElement.outerHTML,
 };
@@ -199,7 +141,7 @@ return {
 
 def test_chromium_is_installed():
     """A missing browser fails here, with the command that installs it."""
-    _browser_binaries()
+    browser_binaries()
 
 
 def test_the_page_in_a_real_browser(airflow_server, browser, known_marts, tmp_path_factory):
@@ -208,18 +150,38 @@ def test_the_page_in_a_real_browser(airflow_server, browser, known_marts, tmp_pa
     browser.open(page_url)
     refused = browser.script("return document.body.innerText")
     assert "not signed in" in refused
+    browser.console()  # the refusal's 401 is logged as a failed load: expected there
     token = httpx.post(
         f"{airflow_server}/auth/token", json={"username": USER, "password": PASSWORD}, timeout=30
     ).json()["access_token"]
     browser.add_cookie("_token", token)
     browser.open(page_url)
     dom = browser.script(DOM_FIGURES)
+    assert_looks_right(browser.health(), PLANTED)
     assert dom["headings"] == SECTIONS
     metrics = dom["metrics"]
     assert metrics["Valid rate"] == expected["valid_rate"]
     assert metrics["Gaps: undeclared columns"] == expected["undeclared"]
     assert metrics["Breaker stops awaiting approval"] == expected["breaker_awaiting"]
     assert metrics["Overdue"] == expected["overdue_requests"]
+    assert metrics["Stalled"] == expected["stalled_requests"]
+    assert metrics["Failed validation"] == expected["failed_validation"]
+    assert metrics["Received"] == expected["received_requests"]
+    assert "Closed requests: latest first" in dom["tableCaptions"]
+    assert set(dom["closedOutcomes"]) >= {
+        "completed on time",
+        "completed late",
+        "rejected: failed validation",
+        "rejected: identity not verified",
+    }
+    assert dom["stalledColour"] == "rgb(197, 48, 48)"  # a stalled request in red
+    # Rates run 0-100 % on their axes, never beyond.
+    percents = [
+        float(t[:-1])
+        for t in dom["axisLabels"]
+        if t.endswith("%") and t[:-1].replace(".", "").isdigit()
+    ]
+    assert percents and max(percents) <= 100
     assert metrics["Completed on time"] == expected["on_time_share"]
     assert metrics["Expectations passed (latest runs)"] == expected["quality_passed"]
     assert dom["overdueColour"] == "rgb(197, 48, 48)"  # overdue in red
@@ -227,9 +189,71 @@ def test_the_page_in_a_real_browser(airflow_server, browser, known_marts, tmp_pa
     assert dom["scripts"] == 0
     for planted in (SUBJECT_EMAIL, SUBJECT_PHONE, SUBJECT_NAME):
         assert planted not in dom["text"]
-    shot = browser.screenshot(tmp_path_factory.mktemp("screenshots") / "steward-dashboard.png")
+    shot = browser.screenshot(screenshot_dir(tmp_path_factory) / "steward-dashboard.png")
     assert shot.stat().st_size > 10_000
-    if target := os.environ.get("STEWARD_SCREENSHOT_DIR"):
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(target) / shot.name)
-    print(f"screenshot: {shot}")
+    # The requests section, scrolled into view: its metrics, charts and both lists.
+    browser.script("document.getElementById('requests').scrollIntoView()")
+    requests_shot = browser.screenshot(shot.with_name("steward-dashboard-requests.png"))
+    assert requests_shot.stat().st_size > 10_000
+    keep_screenshots(shot, requests_shot)
+
+
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.getbasetemp() / "screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+FORM_STATE = """
+const visible = e => e.offsetWidth > 0 && e.offsetHeight > 0;
+return {
+  labels: [...document.querySelectorAll('label')].filter(visible).map(l => l.textContent.trim()),
+  help: [...document.querySelectorAll('.help')].filter(visible).map(h => h.textContent.trim()),
+  controls: [...document.querySelectorAll('input, select, textarea')]
+      .filter(e => e.type !== 'hidden').map(e => e.name),
+  unlabelled: [...document.querySelectorAll('input, select, textarea')]
+      .filter(e => e.type !== 'hidden' && visible(e))
+      .filter(e => !document.querySelector(`label[for="${e.id}"]`)).map(e => e.name),
+  submit: [...document.querySelectorAll('button, input[type=submit]')].filter(visible).length,
+};
+"""
+
+
+def test_the_request_form_after_signing_in(airflow_server, browser, tmp_path_factory):
+    """Airflow's own login page (simple auth manager), then Steward's request form."""
+    form_url = f"{airflow_server}/steward/requests/new"
+    browser.open(f"{airflow_server}/api/v2/version")
+    browser.clear_cookies()  # signed in as nobody: the login page sets the token
+    browser.open(f"{airflow_server}/auth/login?next={form_url}")
+    wait_until(browser, "document.querySelector('input[name=password]') !== null")
+    browser.console()  # what the login page logged before anyone signed in
+    browser.fill("input[name=username]", OFFICER)
+    browser.fill("input[name=password]", OFFICER_PASSWORD)
+    browser.click("button[type=submit]")
+    wait_until(browser, "location.pathname.endsWith('/auth/login') === false")
+    browser.open(form_url)
+    form = browser.script(FORM_STATE)
+    assert_looks_right(browser.health(), PLANTED)
+    labels = [label for label, _ in requests_form.FIELDS.values()]
+    assert form["labels"] == labels
+    for _, help_text in requests_form.FIELDS.values():
+        assert help_text in form["help"]
+    assert form["unlabelled"] == []
+    assert form["submit"] == 1
+    # Labels, never the raw field names, are what a reader sees.
+    text = browser.script("return document.body.innerText")
+    for name in requests_form.FIELDS:
+        if "_" in name:
+            assert f"{name}\n" not in text and not any(name == lab for lab in form["labels"])
+    shot = browser.screenshot(screenshot_dir(tmp_path_factory) / "steward-request-form.png")
+    assert shot.stat().st_size > 10_000
+    keep_screenshots(shot)
+
+
+def wait_until(browser: WebDriver, condition: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if browser.script(f"return {condition}"):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the browser never saw: {condition}")

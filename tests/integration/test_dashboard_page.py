@@ -17,7 +17,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from steward import airflow_support, dbt_runner, warehouse
+from steward import dbt_runner, warehouse
+from steward.airflow import bootstrap
+from steward.dashboard import queries
 from tests.e2e.dashboard_marts import (
     SUBJECT_EMAIL,
     SUBJECT_NAME,
@@ -33,7 +35,7 @@ USER, PASSWORD = "steward-viewer", "dashboard-test-password"
 def auth_environment(home, passwords_file) -> dict[str, str]:
     """Airflow on this project with real users (not every request an admin)."""
     return {
-        **airflow_support.airflow_settings(home),
+        **bootstrap.airflow_settings(home),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
@@ -51,8 +53,8 @@ def client(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        airflow_support.apply_environment(env)
-        airflow_support.ensure_airflow_db(home)
+        bootstrap.apply_environment(env)
+        bootstrap.ensure_airflow_db(home)
         from airflow.api_fastapi.app import create_app
 
         with TestClient(create_app("core")) as test_client:
@@ -165,6 +167,11 @@ def test_known_marts_show_their_figures(client, token, empty_database, monkeypat
     assert metric(html, "Backlog: rows due") == expected["backlog_due"]
     assert metric(html, "Open requests") == expected["open_requests"]
     assert metric(html, "Overdue") == expected["overdue_requests"]
+    assert metric(html, "Stalled") == expected["stalled_requests"]
+    assert metric(html, "Failed validation") == expected["failed_validation"]
+    assert metric(html, "Received") == expected["received_requests"]
+    assert "Closed requests: latest first" in html
+    assert "rejected: failed validation" in html and "completed late" in html
     assert metric(html, "Completed on time") == expected["on_time_share"]
     assert metric(html, "Median days to complete") == expected["median_days"]
     assert metric(html, "Expectations passed (latest runs)") == expected["quality_passed"]
@@ -177,6 +184,41 @@ def test_known_marts_show_their_figures(client, token, empty_database, monkeypat
     assert "90.0%" in html and "95.0%" in html
     for planted in (SUBJECT_EMAIL, SUBJECT_PHONE, SUBJECT_NAME):
         assert planted not in html
+
+
+def test_views_built_before_the_first_request_read_the_register(empty_database):
+    """dbt reads the register as the internal source, upgraded before dbt runs: views
+    built on a fresh warehouse are not stale once requests arrive."""
+    from steward.dashboard import page
+    from steward.dsar import register
+
+    built = dbt_runner.run(["run", "--select", *queries.REQUEST_TABLES], empty_database)
+    assert built.success, dbt_runner.failure_summary(built)
+    register.ensure_register(warehouse.engine(empty_database))
+    assert page.build(empty_database, static=True).dashboard.section("requests").state == "empty"
+    with warehouse.engine(empty_database).connect() as conn:
+        assert queries.stale_views(conn, queries.steward_tables(conn)) == {}
+
+
+def test_views_an_earlier_release_built_on_a_stand_in_are_reported_stale(empty_database):
+    """Before the internal source, dbt read a missing table as an empty stand-in named
+    <table>_not_written_yet; such a view stays empty until rebuilt, and is found."""
+    from steward.dsar import register
+
+    engine = warehouse.engine(empty_database)
+    register.ensure_register(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "create view steward.legacy_requests as select request_id from"
+                " (select null::bigint as request_id where false) as dsar_requests_not_written_yet"
+            )
+        )
+    with engine.connect() as conn:
+        stale = queries.stale_views(conn, queries.steward_tables(conn))
+        conn.execute(sa.text("drop view steward.legacy_requests"))
+        conn.commit()
+    assert stale == {"legacy_requests": ["dsar_requests"]}
 
 
 def test_data_docs_are_served_only_from_their_folder(client, token, tmp_path, monkeypatch):
@@ -241,6 +283,7 @@ def real_marts(seeded_warehouse, warehouse_url: str) -> dict:
         },
         url=warehouse_url,
     )
+    _dbt_build(warehouse_url, *queries.REQUEST_TABLES)
     from steward.dashboard.snapshot import snapshot
 
     return snapshot(warehouse_url)

@@ -1,4 +1,4 @@
-"""Fuzzy de-duplication on the seeded warehouse: splink inside real PostgreSQL, then dbt marts."""
+"""Fuzzy de-duplication on the seeded warehouse: splink on DuckDB, results in real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from steward import dbt_runner, warehouse
-from steward.dedupe import backend, linkage, model, nightly
+from steward import dbt_runner, paths, warehouse
+from steward.dedupe import model, nightly
 from steward.dedupe.cli import dedupe_app
 from steward.dedupe.evaluate import evaluate
 
@@ -25,6 +25,12 @@ EVIDENCE_OUTCOMES = {"exact", "fuzzy", "different", "missing"}
 
 def run_dbt(url: str, arguments: list[str], scratch: Path):
     return dbt_runner.run(arguments, url, scratch=scratch)
+
+
+def rebuild_dedupe_table(url: str, scratch: Path) -> None:
+    """The nightly order: dbt rebuilds the dedupe table from the sources before the run."""
+    built = run_dbt(url, ["run", "-s", "path:models/intermediate/dedupe"], scratch)
+    assert built.success, built.exception
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +53,10 @@ def test_nightly_run_returns_counts_only(deduped):
     assert summary["records"] == 1020
     assert summary["clusters"] >= 1
     assert summary["clustered_records"] >= 2 * summary["clusters"]
+    assert summary["mode"] == "full"
+    assert summary["changed_records"] == 1020
     strings = {key for key, value in summary.items() if isinstance(value, str)}
-    assert strings == {"run_id"}
+    assert strings == {"run_id", "mode"}
 
 
 def test_accuracy_against_planted_duplicates(deduped, warehouse_url):
@@ -91,18 +99,24 @@ def test_pairs_carry_evidence_and_no_record_values(deduped, warehouse_url):
     assert any("first_name" in fuzzy for *_, fuzzy, _ in rows)
 
 
-def test_work_schema_is_dropped_and_sources_untouched(deduped, warehouse_url):
+def test_sources_untouched_and_fingerprints_kept(deduped, warehouse_url):
     engine = warehouse.engine(warehouse_url)
     with engine.connect() as conn:
-        work = conn.execute(
-            sa.text("select 1 from pg_namespace where nspname = :name"),
-            {"name": linkage.WORK_SCHEMA},
-        ).scalar()
         customers = conn.execute(sa.text("select count(*) from crm.customers")).scalar()
         runs = conn.execute(sa.text("select count(*) from steward.dedupe_runs")).scalar()
-    assert work is None
+        fingerprints = conn.execute(
+            sa.text("select count(*) from steward.dedupe_record_fingerprints")
+        ).scalar()
     assert customers == 1020  # nothing merged or deleted
     assert runs >= 1
+    assert fingerprints == 1020
+
+
+def test_duckdb_spill_folder_is_removed(deduped, warehouse_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("STEWARD_DATA_DIR", str(tmp_path))
+    nightly.run(warehouse_url, full=True)
+    assert paths.data_dir() == tmp_path
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_marts_build_and_propose_one_survivor_per_cluster(deduped, warehouse_url):
@@ -178,70 +192,174 @@ def test_cli_prints_counts_and_scores_without_record_values(deduped, warehouse_u
     assert not re.search(r"@|\+\d{8,}|\d{4}-\d{2}-\d{2}", combined)
 
 
-def _reference_levenshtein(source: str, target: str) -> int:
-    """The textbook dynamic programme, by characters (as PostgreSQL's for UTF-8)."""
-    previous = list(range(len(target) + 1))
-    for i, source_char in enumerate(source, start=1):
-        current = [i]
-        for j, target_char in enumerate(target, start=1):
-            cost = 0 if source_char == target_char else 1
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost))
-        previous = current
-    return previous[-1]
-
-
-def test_levenshtein_fallback_matches_the_reference_and_fuzzystrmatch(warehouse_url):
-    words = ["", "a", "ann", "anne", "anna", "jonathan", "jonahtan", "müller", "mueller", "zoë"]
-    engine = warehouse.engine(warehouse_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("create schema if not exists dedupe_fallback_test")
-        backend.install_levenshtein_fallback(conn, "dedupe_fallback_test")
-        rows = conn.execute(
-            sa.text(
-                "select a, b, dedupe_fallback_test.levenshtein(a, b)"
-                " from unnest(cast(:words as text[])) as a, unnest(cast(:words as text[])) as b"
-            ),
-            {"words": words},
-        ).all()
-        nulls = conn.execute(sa.text("select dedupe_fallback_test.levenshtein(null, 'x')")).scalar()
-        # Where the server ships fuzzystrmatch (not the embedded one), compare with it too.
-        available = conn.execute(
-            sa.text("select 1 from pg_available_extensions where name = 'fuzzystrmatch'")
-        ).scalar()
-        native = None
-        if available:
-            conn.exec_driver_sql("create extension if not exists fuzzystrmatch schema public")
-            native = (
-                conn.execute(
-                    sa.text(
-                        "select public.levenshtein(a, b) from unnest(cast(:words as text[])) as a,"
-                        " unnest(cast(:words as text[])) as b"
-                    ),
-                    {"words": words},
+def _pairs(engine):
+    with engine.connect() as conn:
+        return {
+            (left, right): (round(probability, 9), run_id)
+            for left, right, probability, run_id in conn.execute(
+                sa.text(
+                    "select customer_id_l, customer_id_r, match_probability, run_id::text"
+                    " from steward.customer_match_pairs"
                 )
-                .scalars()
-                .all()
             )
-        conn.exec_driver_sql("drop schema dedupe_fallback_test cascade")
-    assert len(rows) == len(words) ** 2
-    assert all(distance == _reference_levenshtein(a, b) for a, b, distance in rows)
-    if native is not None:
-        assert native == [distance for _, _, distance in rows]
-    assert nulls is None
+        }
 
 
-def test_power_clamp_does_not_underflow(warehouse_url):
+def test_incremental_night_rescores_only_changed_records(deduped, warehouse_url):
+    """A changed record's pairs are scored again; every other pair and cluster is kept."""
     engine = warehouse.engine(warehouse_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("create schema if not exists dedupe_power_test")
-        backend.install_power_clamp(conn, "dedupe_power_test")
-        tiny, huge, normal, other = conn.execute(
+    before = _pairs(engine)
+    with engine.connect() as conn:
+        changed_id, partner_id = conn.execute(
             sa.text(
-                "select dedupe_power_test.power(2, -5000), dedupe_power_test.power(2, 5000),"
-                " dedupe_power_test.power(2, 10), dedupe_power_test.power(10, 2)"
+                "select customer_id_l, customer_id_r from steward.customer_match_pairs"
+                " order by customer_id_l limit 1"
             )
         ).one()
-        conn.exec_driver_sql("drop schema dedupe_power_test cascade")
-    assert 0 < tiny < 1e-300
-    assert huge > 1e300
-    assert (normal, other) == (1024, 100)
+        clusters_before = conn.execute(
+            sa.text("select customer_id, cluster_id from steward.customer_clusters")
+        ).all()
+    with engine.begin() as conn:
+        # A new spelling of the e-mail's case is no change (the view lower-cases it);
+        # a typo in the street is one.
+        conn.execute(
+            sa.text(
+                "update crm.customer_addresses set street = street || ' x' where customer_id = :id"
+            ),
+            {"id": changed_id},
+        )
+    rebuild_dedupe_table(warehouse_url, deduped["scratch"])
+    try:
+        night = nightly.run(warehouse_url)
+        after = _pairs(engine)
+        with engine.connect() as conn:
+            clusters_after = conn.execute(
+                sa.text("select customer_id, cluster_id from steward.customer_clusters")
+            ).all()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "update crm.customer_addresses set street = left(street, -2)"
+                    " where customer_id = :id"
+                ),
+                {"id": changed_id},
+            )
+        rebuild_dedupe_table(warehouse_url, deduped["scratch"])
+    assert night["mode"] == "incremental"
+    assert night["changed_records"] == 1
+    assert 1 <= night["scored_pairs"] < len(before)
+    touched = {pair for pair in after if changed_id in pair}
+    assert (min(changed_id, partner_id), max(changed_id, partner_id)) in touched
+    for pair, (probability, run_id) in after.items():
+        if pair in touched:
+            assert run_id == night["run_id"]
+        else:  # kept from the earlier night, unchanged
+            assert before[pair] == (probability, run_id)
+    assert sorted(clusters_after) == sorted(clusters_before)
+    # Back to the original value: one more incremental night restores the old scores.
+    nightly.run(warehouse_url)
+    restored = _pairs(engine)
+    assert {pair: p for pair, (p, _) in restored.items()} == {
+        pair: p for pair, (p, _) in before.items()
+    }
+
+
+def test_removed_record_loses_its_pairs_and_cluster(deduped, warehouse_url):
+    engine = warehouse.engine(warehouse_url)
+    with engine.connect() as conn:
+        member = conn.execute(
+            sa.text(
+                "select customer_id from steward.customer_clusters where cluster_size = 2"
+                " order by customer_id limit 1"
+            )
+        ).scalar()
+    # Hide the record from the dedupe table (a filtered view in its place), then restore.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "alter table intermediate.int_dedupe__customer_records"
+            " rename to int_dedupe__customer_records_full"
+        )
+        conn.execute(
+            sa.text(
+                "create view intermediate.int_dedupe__customer_records as"
+                " select * from intermediate.int_dedupe__customer_records_full"
+                f" where customer_id <> {int(member)}"
+            )
+        )
+    try:
+        night = nightly.run(warehouse_url)
+        with engine.connect() as conn:
+            pairs = conn.execute(
+                sa.text(
+                    "select count(*) from steward.customer_match_pairs"
+                    " where :id in (customer_id_l, customer_id_r)"
+                ),
+                {"id": member},
+            ).scalar()
+            clustered = conn.execute(
+                sa.text("select count(*) from steward.customer_clusters where customer_id = :id"),
+                {"id": member},
+            ).scalar()
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("drop view intermediate.int_dedupe__customer_records")
+            conn.exec_driver_sql(
+                "alter table intermediate.int_dedupe__customer_records_full"
+                " rename to int_dedupe__customer_records"
+            )
+        nightly.run(warehouse_url)
+    assert night["mode"] == "incremental"
+    assert night["removed_records"] == 1
+    assert pairs == 0
+    assert clustered == 0
+
+
+def test_transfer_round_trip_keeps_nulls_empties_quotes_and_newlines(warehouse_url):
+    """PostgreSQL -> DuckDB -> PostgreSQL through COPY keeps every awkward value as it was."""
+    import duckdb
+    import pyarrow as pa
+    from psycopg2 import sql
+
+    from steward.dedupe import transfer
+
+    values = [None, "", "plain", 'say "hi", then go', "line\nbreak", "zoë, o'brien", "\\N", ","]
+    engine = warehouse.engine(warehouse_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("drop table if exists public.dedupe_transfer_test")
+        conn.exec_driver_sql("create table public.dedupe_transfer_test (id bigint, value text)")
+        conn.execute(
+            sa.text("insert into public.dedupe_transfer_test values (:id, :value)"),
+            [{"id": number, "value": value} for number, value in enumerate(values)],
+        )
+    duck = duckdb.connect()
+    pooled = engine.raw_connection()
+    try:
+        copied = transfer.copy_query_into_duckdb(
+            pooled.driver_connection,
+            sql.SQL("select id, value from public.dedupe_transfer_test"),
+            duck,
+            "incoming",
+            {"id": pa.int64(), "value": pa.string()},
+        )
+        in_duckdb = dict(duck.execute("select id, value from incoming").fetchall())
+        with pooled.driver_connection.cursor() as cursor:
+            cursor.execute("create table public.dedupe_transfer_back (id bigint, value text)")
+            written = transfer.copy_duckdb_into_postgres(
+                cursor,
+                duck,
+                "select id, value from incoming",
+                sql.Identifier("public", "dedupe_transfer_back"),
+                ["id", "value"],
+            )
+            cursor.execute("select id, value from public.dedupe_transfer_back")
+            back = dict(cursor.fetchall())
+            cursor.execute("drop table public.dedupe_transfer_back, public.dedupe_transfer_test")
+        pooled.driver_connection.commit()
+    finally:
+        pooled.close()
+        duck.close()
+    expected = dict(enumerate(values))
+    assert copied == written == len(values)
+    assert in_duckdb == expected
+    assert back == expected

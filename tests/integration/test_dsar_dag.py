@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from steward import airflow_support, paths
+from steward import paths
+from steward.airflow import bootstrap, dag_defaults
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,16 +25,16 @@ def airflow_environment(
 ) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.getbasetemp() / "airflow_home"
     env = {
-        **airflow_support.airflow_environment(url=warehouse_url, home=home),
-        airflow_support.TASK_RETRIES_ENV: "0",
+        **bootstrap.airflow_environment(url=warehouse_url, home=home),
+        dag_defaults.TASK_RETRIES_ENV: "0",
         "STEWARD_DSAR_EXPORT_KEY": "dag-test-export-key-0123",
         "STEWARD_DSAR_EXPORT_DIR": str(tmp_path_factory.mktemp("dsar_exports")),
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        airflow_support.apply_environment(env)
-        airflow_support.ensure_airflow_db(home)
+        bootstrap.apply_environment(env)
+        bootstrap.ensure_airflow_db(home)
         yield env
 
 
@@ -63,26 +64,33 @@ def subject(seeded_warehouse, warehouse_url):
     return row
 
 
+def _register(warehouse_url: str, **fields) -> int:
+    from steward.dsar import pipeline
+
+    return pipeline.submit(fields, url=warehouse_url, actor="airflow:privacy")["request_id"]
+
+
 def test_access_request_runs_end_to_end_without_identifiers_in_logs(
     airflow_environment, subject, warehouse_url, caplog
 ):
     customer_id, e164, email = subject
-    conf = {
-        "request_type": "access",
-        "jurisdiction": "GDPR",
-        "received_on": dt.date.today().isoformat(),
-        "ticket_reference": "DAG-ACCESS-1",
-        "verification_status": "verified",
-        "verification_method": "id_document",
-        "email": email.upper(),
-        "phone": e164,
-        "customer_id": None,
-    }
+    request_id = _register(
+        warehouse_url,
+        request_type="access",
+        jurisdiction="GDPR",
+        received_on=dt.date.today().isoformat(),
+        ticket_reference="DAG-ACCESS-1",
+        verification_status="verified",
+        verification_method="id_document",
+        email=email.upper(),
+        phone=e164,
+    )
     caplog.set_level("DEBUG")
-    dag_run = _dag("steward_dsar").test(run_conf=conf)
+    dag_run = _dag("steward_dsar").test(run_conf={"request_id": request_id})
     states = _states(dag_run)
     assert str(dag_run.state) == "success", states
     assert set(states.values()) == {"success"}, states
+    assert dag_run.conf == {"request_id": request_id}
 
     engine = sa.create_engine(warehouse_url)
     with engine.connect() as conn:
@@ -93,8 +101,19 @@ def test_access_request_runs_end_to_end_without_identifiers_in_logs(
                 " where ticket_reference = 'DAG-ACCESS-1'"
             )
         ).one()
+        actors = dict(
+            conn.execute(
+                sa.text(
+                    "select action, actor from steward.audit_log where details->>'request_id' = :id"
+                ),
+                {"id": str(request_id)},
+            ).all()
+        )
     engine.dispose()
     assert status == "completed" and rows > 10
+    # The person who submitted, then the user who triggered the run (dag.test's own name).
+    assert actors["dsar.registered"] == "airflow:privacy"
+    assert actors["dsar.subject.found"] == "airflow:dag_test"
 
     logs = caplog.text + "".join(
         path.read_text(errors="ignore")
@@ -107,34 +126,23 @@ def test_access_request_runs_end_to_end_without_identifiers_in_logs(
     # A bare id (a few digits) also occurs in line numbers and digests: look for it as a value.
     assert not re.search(rf"customer_id\W{{1,4}}{customer_id}(?!\d)", logs)
 
-    # A second trigger of the same ticket does not process it again.
-    again = _dag("steward_dsar").test(run_conf=conf)
-    assert _states(again)["register"] == "skipped"
+    # A second run of the same request does not process it again.
+    again = _dag("steward_dsar").test(run_conf={"request_id": request_id})
+    assert _states(again)["check_request"] == "skipped"
 
 
-def test_invalid_request_fails_at_validation(airflow_environment, warehouse_url):
-    conf = {
-        "request_type": "deletion",
-        "jurisdiction": "PIPEDA",
-        "received_on": dt.date.today().isoformat(),
-        "ticket_reference": "DAG-BAD-1",
-        "verification_status": "verified",
-        "verification_method": "id_document",
-        "email": "someone@example.org",
-    }
-    dag_run = _dag("steward_dsar").test(run_conf=conf)
+def test_unknown_request_or_identifiers_in_the_conf_fail_at_the_check(
+    airflow_environment, warehouse_url
+):
+    dag_run = _dag("steward_dsar").test(run_conf={"request_id": 987654})
     states = _states(dag_run)
-    assert states["validate"] == "failed"
+    assert states["check_request"] == "failed"
     assert set(states.values()) - {"failed"} == {"upstream_failed"}
-    engine = sa.create_engine(warehouse_url)
-    with engine.connect() as conn:
-        registered = conn.execute(
-            sa.text(
-                "select count(*) from steward.dsar_requests where ticket_reference = 'DAG-BAD-1'"
-            )
-        ).scalar_one()
-    engine.dispose()
-    assert registered == 0
+
+    smuggled = _dag("steward_dsar").test(
+        run_conf={"request_id": 1, "email": "smuggled.subject@example.org"}
+    )
+    assert _states(smuggled)["check_request"] == "failed"
 
 
 def test_deadline_watch_runs(airflow_environment, warehouse_url):

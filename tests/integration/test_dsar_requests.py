@@ -171,7 +171,7 @@ def private_warehouse(server_admin_url, tmp_path_factory):
         patch.setenv(warehouse.DATABASE_URL_ENV, url)
         patch.setenv("STEWARD_DSAR_EXPORT_KEY", KEY)
         patch.setenv("STEWARD_DSAR_EXPORT_DIR", str(exports))
-        patch.setenv("STEWARD_DSAR_SUPPRESSION_SALT", "test-salt")
+        patch.setenv("STEWARD_DSAR_SUPPRESSION_SALT", "test-suppression-key-0123456789")
         warehouse._engine_for.cache_clear()
         yield {
             "url": url,
@@ -297,7 +297,7 @@ def test_second_submission_is_not_processed_twice(private_warehouse):
     assert again["created"] is False
     assert pipeline.process(again["request_id"]) == {
         "request_id": again["request_id"],
-        "skipped": "already completed or rejected",
+        "skipped": "already finished",
     }
 
 
@@ -401,11 +401,14 @@ def test_deletion_crash_resume_and_verification(private_warehouse, monkeypatch):
         assert (
             count("select count(*) from marketing.campaign_contacts where contact_id = :b + 3") == 1
         )
-        # Anonymised, not deleted: the account row keeps no personal data.
+        # Anonymised, not deleted: each personal column masked by its category's strategy
+        # (names nulled, the e-mail's HMAC falls back to null without a secret, the birth
+        # date generalised to its year).
         assert (
             count(
                 "select count(*) from crm.customers where customer_id = :c and first_name is null"
-                " and email is null and date_of_birth is null"
+                " and last_name is null and email is null and date_of_birth = '1980-01-01'"
+                " and gender is null"
             )
             == 1
         )

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from steward import airflow_support, paths
+from steward import paths
+from steward.airflow import bootstrap, dag_defaults
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,14 +29,14 @@ def airflow_environment(
 ) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.getbasetemp() / "airflow_home"
     env = {
-        **airflow_support.airflow_environment(url=warehouse_url, home=home),
-        airflow_support.TASK_RETRIES_ENV: "0",
+        **bootstrap.airflow_environment(url=warehouse_url, home=home),
+        dag_defaults.TASK_RETRIES_ENV: "0",
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        airflow_support.apply_environment(env)
-        airflow_support.ensure_airflow_db(home)
+        bootstrap.apply_environment(env)
+        bootstrap.ensure_airflow_db(home)
         yield env
 
 
@@ -44,7 +45,7 @@ def run_nightly_dag():
 
     bag = DagBag(dag_folder=str(paths.dags_dir()))
     assert bag.import_errors == {}
-    return bag.get_dag(airflow_support.NIGHTLY_DAG_ID).test()
+    return bag.get_dag(dag_defaults.NIGHTLY_DAG_ID).test()
 
 
 def task_states(dag_run) -> dict[str, str]:

@@ -23,6 +23,7 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 }
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
 # name:tag with a tag that names a release (digits), never latest or a bare major.
@@ -57,7 +58,51 @@ def _environment(service: dict) -> dict[str, str]:
 
 
 def test_the_stack_has_its_services(services):
-    assert {"warehouse", "airflow-metadata", "airflow-init"} | AIRFLOW_SERVICES <= set(services)
+    assert {"warehouse", "airflow-metadata", "airflow-init", "redis"} | AIRFLOW_SERVICES <= set(
+        services
+    )
+
+
+def test_airflow_runs_the_celery_executor_on_redis(services):
+    redis_url = re.compile(r"^redis://:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379/\d+$")
+    for name in AIRFLOW_SERVICES | {"airflow-init"}:
+        environment = _environment(services[name])
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert redis_url.match(environment["AIRFLOW__CELERY__BROKER_URL"]), name
+        # Results in Airflow's metadata database, not in the broker.
+        assert environment["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+        assert "@airflow-metadata:5432/" in environment["AIRFLOW__CELERY__RESULT_BACKEND"], name
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
+
+
+def test_redis_is_password_protected_and_not_published(services):
+    redis = services["redis"]
+    assert "--requirepass" in redis["command"]
+    assert "ports" not in redis
+    assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    assert VARIABLE.fullmatch(_environment(redis)["REDISCLI_AUTH"])
+
+
+def test_celery_workers_scale_and_report_health(services):
+    worker = services["airflow-worker"]
+    assert worker["command"] == ["celery", "worker"]
+    # `docker compose up --scale airflow-worker=N` needs no fixed name and no published port.
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    probe = " ".join(worker["healthcheck"]["test"])
+    assert "celery_executor.app inspect ping" in probe
+    assert "${AIRFLOW_WORKER_CONCURRENCY" in COMPOSE_FILE.read_text()
+
+
+def test_the_celery_provider_is_a_pinned_dependency():
+    import tomllib
+
+    project = tomllib.loads((paths.project_root() / "pyproject.toml").read_text())["project"]
+    pinned = [d for d in project["dependencies"] if d.startswith("apache-airflow-providers-celery")]
+    assert len(pinned) == 1 and re.fullmatch(r"apache-airflow-providers-celery==[\d.]+", pinned[0])
+    constraints = (paths.project_root() / "constraints.txt").read_text().splitlines()
+    assert pinned[0] in constraints
 
 
 def test_every_image_is_pinned_to_an_exact_release(services):

@@ -13,7 +13,8 @@ created the table owns it, and an owner may drop triggers: :func:`protect`
 (``steward audit protect --app-role ROLE``, run once by a DBA) hands the table,
 its trigger function and the ``steward`` schema to a separate role that cannot
 log in, and leaves the application role (the one in Steward's connection)
-``SELECT`` and ``INSERT`` on the log and ``USAGE``, ``CREATE`` on the schema
+``SELECT`` and ``INSERT`` on the log, ``SELECT`` on the schema's revision
+(``steward.schema_version``) and ``USAGE``, ``CREATE`` on the schema
 (dbt builds its marts there): it can append and verify, and cannot update,
 delete, truncate, drop or disarm the log. A superuser can still get round all of
 it (disabling triggers, ``session_replication_role``); :func:`verify` then finds
@@ -31,6 +32,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from steward import schema
+
 AUDIT_SCHEMA = "steward"
 AUDIT_TABLE = "audit_log"
 GENESIS_HASH = "0" * 64
@@ -41,44 +44,6 @@ _CANONICAL_SQL = (
     "to_char({recorded_at} at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
     "'actor', {actor}, 'action', {action}, 'details', {details})::text"
 )
-
-_DDL = """
-create schema if not exists steward;
-
-create table if not exists steward.audit_log (
-    seq bigint primary key,
-    recorded_at timestamptz not null,
-    actor text not null,
-    action text not null,
-    details jsonb not null,
-    prev_hash text not null,
-    row_hash text not null unique
-);
-
-create or replace function steward.audit_log_refuse_change() returns trigger
-language plpgsql as $$
-begin
-    raise exception 'steward.audit_log is append-only: % refused', tg_op
-        using errcode = 'insufficient_privilege';
-end
-$$;
-
-do $$
-begin
-    if not exists (
-        select from pg_trigger where tgname = 'audit_log_append_only'
-        and tgrelid = 'steward.audit_log'::regclass
-    ) then
-        create trigger audit_log_append_only before update or delete on steward.audit_log
-        for each row execute function steward.audit_log_refuse_change();
-        create trigger audit_log_no_truncate before truncate on steward.audit_log
-        for each statement execute function steward.audit_log_refuse_change();
-    end if;
-end
-$$;
-
-revoke update, delete, truncate on steward.audit_log from public;
-"""
 
 
 class AuditError(RuntimeError):
@@ -100,22 +65,6 @@ class VerifyReport:
         return asdict(self)
 
 
-def ensure_audit_log(engine: sa.Engine) -> None:
-    """Create the audit table and its guards (idempotent)."""
-    with engine.begin() as conn:
-        conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
-        # Once armed, leave it alone: after protect() the application role no
-        # longer owns the table or the function and could not re-create them.
-        armed = conn.execute(
-            sa.text(
-                "select exists (select from pg_trigger where tgname = 'audit_log_append_only'"
-                " and tgrelid = to_regclass('steward.audit_log'))"
-            )
-        ).scalar_one()
-        if not armed:
-            conn.exec_driver_sql(_DDL.replace("%", "%%"))
-
-
 DEFAULT_OWNER_ROLE = "steward_audit_owner"
 
 
@@ -131,7 +80,7 @@ def protect(engine: sa.Engine, app_role: str, owner_role: str = DEFAULT_OWNER_RO
     what Steward needs. Idempotent. Refuses an application role that is a
     superuser or a member of the owner role: either could still change the log.
     """
-    ensure_audit_log(engine)
+    schema.upgrade(engine)
     with engine.begin() as conn:
         app = conn.execute(
             sa.text("select rolsuper from pg_roles where rolname = :r"), {"r": app_role}
@@ -164,6 +113,8 @@ def protect(engine: sa.Engine, app_role: str, owner_role: str = DEFAULT_OWNER_RO
             f"revoke all on steward.audit_log from {app_id}",
             f"grant select, insert on steward.audit_log to {app_id}",
             f"grant usage, create on schema steward to {app_id}",
+            # Every entry point reads the schema's revision before it starts.
+            f"grant select on steward.{schema.VERSION_TABLE} to {app_id}",
         ):
             conn.exec_driver_sql(statement)
     return {"app_role": app_role, "owner_role": owner_role, "owner_role_created": created}
@@ -196,7 +147,7 @@ def record(
         raise AuditError("an audit row needs an actor and an action")
     payload = json.loads(canonical_json(details or {}))
     if connection is None:
-        ensure_audit_log(engine)
+        schema.upgrade(engine)
         with engine.begin() as conn:
             return _append(conn, actor, action, payload)
     return _append(connection, actor, action, payload)
@@ -235,9 +186,44 @@ def _append(conn, actor: str, action: str, details: dict) -> dict:
     return {"seq": row.seq, "row_hash": row.row_hash}
 
 
+def record_on_dbapi(connection, actor: str, action: str, details: dict | None = None) -> dict:
+    """:func:`record` on an open psycopg2 connection, inside its transaction.
+
+    The engine's destructive batches run on psycopg2 connections; their audit
+    row must commit or roll back with the batch. The table must exist
+    (:func:`steward.schema.upgrade`).
+    """
+    if not actor or not action:
+        raise AuditError("an audit row needs an actor and an action")
+    payload = canonical_json(details or {})
+    canonical = _CANONICAL_SQL.format(
+        seq="%(seq)s",
+        recorded_at="now()",
+        actor="%(actor)s",
+        action="%(action)s",
+        details="cast(%(details)s as jsonb)",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY,))
+        cursor.execute("select seq, row_hash from steward.audit_log order by seq desc limit 1")
+        last = cursor.fetchone()
+        seq = 1 if last is None else last[0] + 1
+        prev_hash = GENESIS_HASH if last is None else last[1]
+        cursor.execute(
+            "insert into steward.audit_log"
+            " (seq, recorded_at, actor, action, details, prev_hash, row_hash)"
+            " select %(seq)s, now(), %(actor)s, %(action)s, cast(%(details)s as jsonb), %(prev)s,"
+            f" encode(sha256(convert_to(%(prev)s || {canonical}, 'UTF8')), 'hex')"
+            " returning seq, row_hash",
+            {"seq": seq, "actor": actor, "action": action, "details": payload, "prev": prev_hash},
+        )
+        row = cursor.fetchone()
+    return {"seq": row[0], "row_hash": row[1]}
+
+
 def verify(engine: sa.Engine) -> VerifyReport:
     """Recompute the whole chain in the warehouse; report altered and missing rows."""
-    ensure_audit_log(engine)
+    schema.upgrade(engine)
     canonical = _CANONICAL_SQL.format(
         seq="seq", recorded_at="recorded_at", actor="actor", action="action", details="details"
     )

@@ -16,8 +16,32 @@ from steward.catalogue.validators import VALIDATORS
 PATTERNS_FILE = Path(__file__).with_name("name_patterns.yml")
 # A name pattern at least this strong beats negatives marked beats_strong_names: false.
 STRONG_NAME = 0.8
-# A pattern that matches before the end of the name is a modifier ("phone_type").
+# A pattern followed by a word that changes its meaning is a modifier
+# ("phone_type", "email_sent", "name_length"): it counts for 60% of its strength.
+# Followed only by qualifiers (a language or country code, a number, "home",
+# "primary", a generator's name...), the name keeps 90% of it.
 MODIFIER_DISCOUNT = 0.6
+QUALIFIER_DISCOUNT = 0.9
+MODIFIER_WORDS = frozenset(
+    """
+    type types kind format status state flag flags verified valid validated confirmed sent
+    opened clicked bounced opt optin optout consent consents count counts length len hash
+    hashed md5 sha masked domain provider providers carrier country countries code codes
+    prefix suffix extension ext area region source sources app model version brand label
+    labels template templates pattern patterns rule rules policy policies setting settings
+    preference preferences field fields key keys list lists group groups category categories
+    id ids idx index score rank date dates time year month day created updated changed at
+    on by from to of in is has was first last start end min max avg sum total
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+# A word found inside a longer lower-case token ("workphone", "addresspt") is weak
+# evidence: it counts for this share of its strength, so that the values must agree
+# before the column is reported.
+COMPOUND_DISCOUNT = 0.7
+MIN_COMPOUND_PIECE = 5  # shorter words ("age", "tel", "city") hide inside too many others
+MIN_COMPOUND_TOKEN = 7
 
 
 class NamePatternError(ValueError):
@@ -39,6 +63,8 @@ class NamePattern:
     regex: re.Pattern[str]
     strength: float
     validator: str | None
+    # The pattern as one word, for words written inside a longer token.
+    word: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,10 +87,13 @@ class NegativeRule:
 @dataclass(frozen=True)
 class TableContext:
     source: str
-    tables: re.Pattern[str]
+    tables: re.Pattern[str] | None
     category: str
     from_category: str
     strength: float
+    # Categories (and their sub-categories) whose strong name evidence on another
+    # column of the table says the table is about people.
+    siblings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +118,48 @@ class NameRules:
     table_contexts: tuple[TableContext, ...] = ()
 
     def evaluate(self, column_name: str, table_name: str | None = None) -> NameVerdict:
-        normalized = normalize(column_name)
+        verdict = self._evaluate(normalize(column_name), table_name)
+        if verdict.evidence or verdict.vetoed:
+            return verdict
+        split = self._split_compounds(verdict.normalized)
+        if split == verdict.normalized:
+            return verdict
+        inner = self._evaluate(split, table_name)
+        evidence = {
+            category: NameEvidence(
+                category,
+                round(found.strength * COMPOUND_DISCOUNT, 3),
+                f"{found.pattern} (inside a word of {verdict.normalized})",
+                found.validator,
+            )
+            for category, found in inner.evidence.items()
+        }
+        return NameVerdict(verdict.normalized, evidence, inner.vetoed)
+
+    def _split_compounds(self, normalized: str) -> str:
+        """'ppptelefon' -> 'ppp_telefon', 'addresspt' -> 'address_pt': a known word of at
+        least MIN_COMPOUND_PIECE letters at the start or end of a longer token."""
+        words = [
+            pattern.word
+            for rule in self.categories.values()
+            for pattern in rule.patterns
+            if pattern.word is not None
+        ]
+        tokens = []
+        for token in normalized.split("_"):
+            if len(token) >= MIN_COMPOUND_TOKEN and token.isalpha():
+                for size in range(len(token) - 2, MIN_COMPOUND_PIECE - 1, -1):
+                    head, tail = token[:size], token[-size:]
+                    if any(word.fullmatch(head) for word in words):
+                        token = f"{head}_{token[size:]}"
+                        break
+                    if any(word.fullmatch(tail) for word in words):
+                        token = f"{token[:-size]}_{tail}"
+                        break
+            tokens.append(token)
+        return "_".join(tokens)
+
+    def _evaluate(self, normalized: str, table_name: str | None) -> NameVerdict:
         evidence: dict[str, NameEvidence] = {}
         for rule in self.categories.values():
             for pattern in rule.patterns:
@@ -113,12 +183,49 @@ class NameRules:
             self._apply_table_context(normalize(table_name), evidence)
         return NameVerdict(normalized, evidence, vetoed)
 
+    def evaluate_table(self, table_name: str, column_names: list[str]) -> dict[str, NameVerdict]:
+        """Every column's verdict, with the context its siblings' names give (see
+        ``table_context.siblings``: a "name" beside an "ssn" column is a person's)."""
+        verdicts = {name: self.evaluate(name, table_name) for name in column_names}
+        for context in self.table_contexts:
+            if not context.siblings:
+                continue
+            strong = {
+                name: {
+                    category
+                    for category, found in verdict.evidence.items()
+                    if found.strength >= STRONG_NAME
+                    and any(
+                        category == wanted or category.startswith(wanted + ".")
+                        for wanted in context.siblings
+                    )
+                }
+                for name, verdict in verdicts.items()
+            }
+            for name, verdict in verdicts.items():
+                found = verdict.evidence.get(context.from_category)
+                if found is None or found.strength >= context.strength:
+                    continue
+                witness = next((other for other in strong if other != name and strong[other]), None)
+                if witness is None:
+                    continue
+                evidence = dict(verdict.evidence)
+                evidence.pop(context.from_category)
+                evidence[context.category] = NameEvidence(
+                    context.category,
+                    context.strength,
+                    f"{found.pattern} (beside a column named for {min(strong[witness])})",
+                    self.categories[context.category].validator,
+                )
+                verdicts[name] = NameVerdict(verdict.normalized, evidence, verdict.vetoed)
+        return verdicts
+
     def _apply_table_context(self, table: str, evidence: dict[str, NameEvidence]) -> None:
         for context in self.table_contexts:
             found = evidence.get(context.from_category)
             if found is None or found.strength >= context.strength:
                 continue
-            if not context.tables.search(table):
+            if context.tables is None or not context.tables.search(table):
                 continue
             evidence.pop(context.from_category)
             evidence[context.category] = NameEvidence(
@@ -139,14 +246,21 @@ def normalize(column_name: str) -> str:
 def _pattern_strength(pattern: NamePattern, normalized: str) -> float:
     best = 0.0
     for match in pattern.regex.finditer(normalized):
-        at_end = match.end() == len(normalized)
-        best = max(best, pattern.strength if at_end else pattern.strength * MODIFIER_DISCOUNT)
+        tail = [token for token in normalized[match.end() :].split("_") if token]
+        if not tail:
+            factor = 1.0
+        elif any(token in MODIFIER_WORDS for token in tail):
+            factor = MODIFIER_DISCOUNT
+        else:
+            factor = QUALIFIER_DISCOUNT
+        best = max(best, pattern.strength * factor)
     return best
 
 
 def _token_regex(source: str) -> re.Pattern[str]:
-    # Lookarounds so overlapping matches ("ip_address" inside "src_ip_address") are all seen.
-    return re.compile(rf"(?<![a-z0-9])(?:{source})(?:_?\d+)?(?=_|$)")
+    # Lookarounds so overlapping matches ("ip_address" inside "src_ip_address") are all seen;
+    # a plural ("given_names", "emails", "addresses") names the same kind of value.
+    return re.compile(rf"(?<![a-z0-9])(?:{source})(?:e?s)?(?:_?\d+)?(?=_|$)")
 
 
 def _fail(where: str, why: str) -> NamePatternError:
@@ -232,6 +346,7 @@ def parse(document: Any) -> NameRules:
                     source=item["match"],
                     regex=_regex(item["match"], item_where, token=True),
                     strength=_share(item["strength"], f"{item_where}.strength"),
+                    word=re.compile(rf"(?:{item['match']})(?:e?s)?"),
                     validator=(
                         _validator_name(item["validator"], f"{item_where}.validator")
                         if "validator" in item
@@ -270,20 +385,27 @@ def parse(document: Any) -> NameRules:
         where = f"table_context[{index}]"
         item = _check_keys(
             item,
-            {"tables", "category", "from_category", "strength"},
-            {"tables", "category", "strength"},
+            {"tables", "siblings", "category", "from_category", "strength"},
+            {"category", "strength"},
             where,
         )
+        if ("tables" in item) == ("siblings" in item):
+            raise _fail(where, "needs exactly one of tables and siblings")
         for key in ("category", "from_category"):
             if item.get(key, item["category"]) not in rules:
                 raise _fail(f"{where}.{key}", f"not a category with patterns: {item[key]!r}")
+        siblings = item.get("siblings") or []
+        known = isinstance(siblings, list) and siblings and set(siblings) <= set(categories.ALL)
+        if "siblings" in item and not known:
+            raise _fail(f"{where}.siblings", f"must be a list of categories, got {siblings!r}")
         contexts.append(
             TableContext(
-                source=item["tables"],
-                tables=_regex(item["tables"], where, token=False),
+                source=item.get("tables") or ",".join(siblings),
+                tables=_regex(item["tables"], where, token=False) if "tables" in item else None,
                 category=item["category"],
                 from_category=item.get("from_category", item["category"]),
                 strength=_share(item["strength"], f"{where}.strength"),
+                siblings=tuple(siblings),
             )
         )
     return NameRules(rules, tuple(negatives), tuple(contexts))

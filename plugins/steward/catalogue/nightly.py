@@ -36,10 +36,8 @@ EXCLUDED_SCHEMAS: tuple[str, ...] = (
     "steward",
     "steward_ground_truth",
 )
-MARTS_SELECTOR: tuple[str, ...] = (
-    "path:seeds/catalogue_overrides.csv",
-    "path:models/marts/catalogue",  # the singular test catalogue_drift_gaps comes along
-)
+# The overrides seed, the catalogue marts and their tests (dbt_project/selectors.yml).
+MARTS_SELECTOR = "catalogue"
 GAP_KINDS: tuple[str, ...] = ("undeclared", "category_mismatch")
 
 
@@ -159,7 +157,7 @@ def build_marts(
     url: str | None = None,
     *,
     variables: dict[str, Any] | None = None,
-    select: Sequence[str] = MARTS_SELECTOR,
+    selector: str = MARTS_SELECTOR,
 ) -> bool:
     """``dbt build`` of the overrides seed, the catalogue marts and their tests.
 
@@ -168,7 +166,7 @@ def build_marts(
     """
     from steward import dbt_runner
 
-    result = dbt_runner.run(["build", "--select", *select], url, dbt_vars=variables)
+    result = dbt_runner.run(["build", "--selector", selector], url, dbt_vars=variables)
     return bool(result.success)
 
 

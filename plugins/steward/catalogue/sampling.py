@@ -6,6 +6,7 @@ so names with spaces, capitals or quotes are read exactly as they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ _CATALOGUE_QUERY = sa.text(
         c.relkind::text as relkind,
         c.reltuples::float8 as estimated_rows,
         coalesce(stats.n_live_tup, 0)::float8 as live_rows,
+        c.relfilenode::text as relfilenode,
+        stats.n_tup_ins + stats.n_tup_upd + stats.n_tup_del as writes_counted,
         case when c.relkind in ('r', 'm') then pg_relation_size(c.oid) else 0 end as size_bytes,
         a.attnum as position,
         a.attname as column_name,
@@ -90,6 +93,11 @@ class TableInfo:
     kind: str  # table, view, materialized view, foreign table, partitioned table
     estimated_rows: float
     columns: tuple[ColumnInfo, ...]
+    # What PostgreSQL counted of writes to the table (file node, rows inserted, updated and
+    # deleted, since the statistics' last reset); None where it counts nothing (a standby
+    # replays writes uncounted, track_counts may be off, views and partitioned parents have
+    # no counters of their own).
+    write_counters: str | None = None
 
     @property
     def samplable(self) -> bool:
@@ -139,8 +147,21 @@ def _row_estimate(row: sa.RowMapping) -> float:
     return row["size_bytes"] / ASSUMED_ROW_BYTES
 
 
+_COUNTERS_RESET_QUERY = sa.text(
+    """
+    select
+        pg_is_in_recovery() or current_setting('track_counts') <> 'on' as uncounted,
+        (
+            select stats_reset::text from pg_catalog.pg_stat_database
+            where datname = current_database()
+        ) as stats_reset
+    """
+)
+
+
 def list_tables(conn: sa.Connection, schemas: list[str], exclude: list[str]) -> list[TableInfo]:
     """Every table, view, materialized and foreign table of ``schemas``, from pg_catalog."""
+    server = conn.execute(_COUNTERS_RESET_QUERY).mappings().one()
     rows = conn.execute(_CATALOGUE_QUERY, {"schemas": list(schemas), "excluded": list(exclude)})
     grouped: dict[tuple[str, str], dict] = {}
     for row in rows.mappings():
@@ -150,6 +171,7 @@ def list_tables(conn: sa.Connection, schemas: list[str], exclude: list[str]) -> 
             {
                 "kind": _KINDS[row["relkind"]],
                 "estimated_rows": _row_estimate(row),
+                "write_counters": _write_counters(row, server),
                 "columns": [],
             },
         )
@@ -160,9 +182,22 @@ def list_tables(conn: sa.Connection, schemas: list[str], exclude: list[str]) -> 
             ColumnInfo(row["column_name"], row["position"], row["type_name"], read_as, reason)
         )
     return [
-        TableInfo(schema, name, t["kind"], t["estimated_rows"], tuple(t["columns"]))
+        TableInfo(
+            schema,
+            name,
+            t["kind"],
+            t["estimated_rows"],
+            tuple(t["columns"]),
+            t["write_counters"],
+        )
         for (schema, name), t in grouped.items()
     ]
+
+
+def _write_counters(row: sa.RowMapping, server: sa.RowMapping) -> str | None:
+    if server["uncounted"] or row["writes_counted"] is None or row["relkind"] not in ("r", "m"):
+        return None
+    return f"{server['stats_reset']}|{row['relfilenode']}|{row['writes_counted']}"
 
 
 def _relation(table: TableInfo, columns: list[ColumnInfo]) -> sa.TableClause:
@@ -192,8 +227,12 @@ def plan_sample(table: TableInfo, sample_rows: int, full: bool) -> SamplePlan:
     if full:
         return SamplePlan("full", None, None)
     if table.samplable and table.estimated_rows > 2 * sample_rows:
-        # Oversample by half, since SYSTEM sampling picks whole pages.
-        percent = min(100.0, 150.0 * sample_rows / table.estimated_rows)
+        # Oversample by half, since SYSTEM sampling picks whole pages. The rate snaps up to
+        # a grid of quarter powers of two: statistics that drift by a few rows (an ANALYZE
+        # or VACUUM between two nights) or a table that grows by a few percent keep the same
+        # rate, hence the same pages and the same fingerprints, so a quiet night rescans nothing.
+        wanted = 150.0 * sample_rows / table.estimated_rows
+        percent = min(100.0, 2.0 ** (math.ceil(math.log2(wanted) * 4) / 4))
         return SamplePlan("tablesample", round(percent, 6), sample_rows)
     return SamplePlan("limit", None, sample_rows)
 

@@ -13,6 +13,10 @@ parameters, the name rules and an order-independent digest of its sampled
 values). Given the fingerprints of the previous run, a column whose
 fingerprint is unchanged is reported ``unchanged`` and not validated again;
 new tables and columns have no previous fingerprint and are always validated.
+A table sampled by pages is fingerprinted by PostgreSQL's own count of the
+writes to it instead: a quiet night does not read it at all, and which pages a
+sample picks (it follows the planner's row estimate) cannot turn an untouched
+table into a rescanned one.
 
 Only counts leave this module: no sampled value is kept, logged or reported,
 and database error messages are stripped of anything in quotes.
@@ -21,6 +25,7 @@ and database error messages are stripped of anything in quotes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -32,7 +37,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.catalogue import categories, name_rules, sampling, scoring
+from steward.catalogue import calibration, categories, name_rules, regions, sampling, scoring
 from steward.catalogue.name_rules import NameRules, NameVerdict
 from steward.catalogue.sampling import ColumnInfo, TableInfo
 from steward.catalogue.validators import ValueContext
@@ -43,7 +48,7 @@ DEFAULT_SEED = 20240601
 DEFAULT_EXCLUDED_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 UNDEFINED_TABLE = "42P01"
 # Bump when scoring changes in a way that must invalidate every stored fingerprint.
-FINGERPRINT_VERSION = "1"
+FINGERPRINT_VERSION = "2"
 ColumnKey = tuple[str, str, str]  # (schema, table, column)
 
 
@@ -125,7 +130,7 @@ def scan_schemas(
     seed: int = DEFAULT_SEED,
     exclude_schemas: list[str] | tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS,
     full_scan: bool = False,
-    phone_regions: tuple[str, ...] = ("US",),
+    phone_regions: tuple[str, ...] | None = None,
     rules: NameRules | None = None,
     statement_timeout_ms: int = 120_000,
     previous_fingerprints: Mapping[ColumnKey, str] | None = None,
@@ -164,13 +169,20 @@ def scan_tables(
     sample_rows: int = 1000,
     seed: int = DEFAULT_SEED,
     full_scan: bool = False,
-    phone_regions: tuple[str, ...] = ("US",),
+    phone_regions: tuple[str, ...] | None = None,
     rules: NameRules | None = None,
     statement_timeout_ms: int = 120_000,
     previous_fingerprints: Mapping[ColumnKey, str] | None = None,
 ) -> ScanReport:
-    """Scan already-listed tables (``scan_schemas`` lists them from the catalogue)."""
+    """Scan already-listed tables (``scan_schemas`` lists them from the catalogue).
+
+    ``phone_regions``: the warehouse's regions (default: ``regions.configured_regions()``);
+    each column adds the regions its own values and its table's country column show.
+    """
     rules = rules or name_rules.default_rules()
+    if phone_regions is None:
+        phone_regions = regions.configured_regions()
+    phone_regions = tuple(phone_regions)
     context = _ScanContext(
         rules=rules,
         sample_rows=sample_rows,
@@ -219,8 +231,10 @@ class _ScanContext:
     previous: Mapping[ColumnKey, str] | None
     salt: str
 
-    def fingerprint(self, column: ColumnInfo, digest: str) -> str:
-        text = f"{self.salt}|{column.type_name}|{column.read_as}|{digest}"
+    def fingerprint(self, column: ColumnInfo, verdict: NameVerdict, digest: str) -> str:
+        # The name verdict depends on the sibling columns' names too (a "name" beside an "ssn"),
+        # so a column added to the table can change it.
+        text = f"{self.salt}|{column.type_name}|{column.read_as}|{verdict!r}|{digest}"
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def unchanged(self, table: TableInfo, column: ColumnInfo, fingerprint: str | None) -> bool:
@@ -234,7 +248,10 @@ def _fingerprint_salt(
 ) -> str:
     """What besides the data decides a column's result: rules, sample size, seed, regions."""
     rules_digest = hashlib.blake2b(repr(rules).encode(), digest_size=8).hexdigest()
-    return f"v{FINGERPRINT_VERSION}|{rules_digest}|{sample_rows}|{seed}|{','.join(phone_regions)}"
+    return (
+        f"v{FINGERPRINT_VERSION}|{rules_digest}|{sample_rows}|{seed}|{','.join(phone_regions)}"
+        f"|calibration {calibration.version()}"
+    )
 
 
 def sample_digest(values: Sequence[str | None]) -> str:
@@ -254,7 +271,7 @@ def _scan_table(
     conn: sa.Connection, table: TableInfo, context: _ScanContext, report: ScanReport
 ) -> dict[str, Any]:
     rules = context.rules
-    verdicts = {c.name: rules.evaluate(c.name, table.name) for c in table.columns}
+    verdicts = rules.evaluate_table(table.name, [c.name for c in table.columns])
     to_read: list[ColumnInfo] = []
     tallies: dict[str, scoring.ColumnTally] = {}
     contexts: dict[str, ValueContext] = {}
@@ -264,7 +281,7 @@ def _scan_table(
         reason = _skip_reason(column, verdict)
         if reason:
             # Not read: only its type and name decide, so that is its fingerprint.
-            fingerprint = context.fingerprint(column, "not read")
+            fingerprint = context.fingerprint(column, verdict, "not read")
             if context.unchanged(table, column, fingerprint):
                 timing["unchanged"] += 1
                 report.columns.append(_status(table, column, "unchanged", reason, fingerprint))
@@ -290,10 +307,35 @@ def _scan_table(
     timing["method"] = plan.method
     failed: dict[str, str] = {}
     fingerprints: dict[str, str] = {}
-    if to_read:
-        ok = _read_into(
-            conn, table, to_read, plan, context, tallies, contexts, timing, report, fingerprints
+    pinned: dict[str, str] | None = None
+    if plan.method == "tablesample" and table.write_counters:
+        pinned = {
+            column.name: context.fingerprint(
+                column, verdicts[column.name], f"writes {table.write_counters}"
+            )
+            for column in to_read
+        }
+        fingerprints.update(pinned)
+    if pinned is not None and all(
+        context.unchanged(table, column, pinned[column.name]) for column in to_read
+    ):
+        timing["method"] = "not read: no writes counted since the last scan"
+    elif to_read:
+        read = functools.partial(
+            _read_into,
+            conn,
+            table,
+            plan=plan,
+            context=context,
+            tallies=tallies,
+            contexts=contexts,
+            timing=timing,
+            report=report,
+            fingerprints=fingerprints,
+            verdicts=verdicts,
+            pinned=pinned,
         )
+        ok = read(to_read)
         if ok is False and timing.get("vanished"):
             for column in to_read:
                 failed[column.name] = "table disappeared during the scan"
@@ -301,19 +343,7 @@ def _scan_table(
             # Retry column by column: one failing expression must not hide the others.
             for column in to_read:
                 tallies[column.name] = tallies[column.name].fresh()
-                single = _read_into(
-                    conn,
-                    table,
-                    [column],
-                    plan,
-                    context,
-                    tallies,
-                    contexts,
-                    timing,
-                    report,
-                    fingerprints,
-                    column=column.name,
-                )
+                single = read([column], column=column.name)
                 if not single:
                     failed[column.name] = "sample query failed"
     validate_started = time.perf_counter()
@@ -378,12 +408,15 @@ def _read_into(
     timing: dict[str, Any],
     report: ScanReport,
     fingerprints: dict[str, str],
+    verdicts: Mapping[str, NameVerdict],
     column: str | None = None,
+    pinned: Mapping[str, str] | None = None,
 ) -> bool:
     """Sample ``columns`` into their tallies; False (and a problem recorded) on failure.
 
-    Sampled reads also fingerprint each column; a column whose fingerprint is
-    unchanged since the previous run is not validated (its tally stays empty).
+    Sampled reads also fingerprint each column (by its values, unless ``pinned``
+    gives the table's fingerprints); a column whose fingerprint is unchanged
+    since the previous run is not validated (its tally stays empty).
     """
     query_started = time.perf_counter()
     rows_seen = 0
@@ -398,9 +431,15 @@ def _read_into(
             else:
                 rows = _fetch_sample(conn, table, columns, plan, context, timing)
                 rows_seen = len(rows)
+                _infer_regions(table, columns, rows, context, contexts)
                 for index, info in enumerate(columns):
                     values = [row[index] for row in rows]
-                    fingerprint = context.fingerprint(info, sample_digest(values))
+                    if pinned is not None:
+                        fingerprint = pinned[info.name]
+                    else:
+                        fingerprint = context.fingerprint(
+                            info, verdicts[info.name], sample_digest(values)
+                        )
                     fingerprints[info.name] = fingerprint
                     if context.unchanged(table, info, fingerprint):
                         continue
@@ -436,6 +475,29 @@ def _read_into(
     return True
 
 
+def _infer_regions(
+    table: TableInfo,
+    columns: list[ColumnInfo],
+    rows: list[tuple],
+    context: _ScanContext,
+    contexts: dict[str, ValueContext],
+) -> None:
+    """Add to each column's phone regions what its values and its table's country column say."""
+    table_regions: tuple[str, ...] = ()
+    for index, info in enumerate(columns):
+        if regions.is_country_column(name_rules.normalize(info.name)):
+            table_regions = regions.merge(
+                table_regions, regions.from_country_values([row[index] for row in rows])
+            )
+    for index, info in enumerate(columns):
+        own = regions.from_phone_values(row[index] for row in rows)
+        if own or table_regions:
+            contexts[info.name] = dataclasses.replace(
+                contexts[info.name],
+                phone_regions=regions.merge(context.phone_regions, own, table_regions),
+            )
+
+
 def _status(
     table: TableInfo,
     column: ColumnInfo,
@@ -460,14 +522,17 @@ def _record(
     for finding in scoring.score_column(rules, verdict, tally, unreadable=unreadable):
         if finding.confidence <= 0:
             continue
+        # The evidence rule decides PII or not; the calibration says how often that was
+        # right on labelled corpora (it never crosses the threshold, see calibration).
+        confidence = calibration.calibrate(finding.confidence, finding.evidence.get("rule"))
         report.findings.append(
             ColumnFinding(
                 schema=table.schema,
                 table=table.name,
                 column=column.name,
                 category=finding.category,
-                confidence=finding.confidence,
+                confidence=confidence,
                 is_pii=finding.is_pii,
-                evidence=finding.evidence,
+                evidence={**finding.evidence, "raw_confidence": finding.confidence},
             )
         )

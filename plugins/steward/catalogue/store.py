@@ -1,6 +1,6 @@
 """Where scan results live in the warehouse: schema ``steward``, written by Python.
 
-Tables (created idempotently by :func:`ensure_tables`):
+Tables (defined and migrated by :mod:`steward.schema`):
 
 ``catalogue_scan_runs``
     One row per scan run: mode, parameters and counts.
@@ -34,107 +34,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from steward import datamap
+from steward import datamap, schema
 from steward.catalogue.scanner import ColumnKey, ScanReport
+from steward.schema import tables
 
 SCHEMA = "steward"
 OVERRIDES_TABLE = "catalogue_overrides"  # the dbt seed
 
-metadata = sa.MetaData(schema=SCHEMA)
-
-scan_runs = sa.Table(
-    "catalogue_scan_runs",
-    metadata,
-    sa.Column("run_id", sa.Text, primary_key=True),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("mode", sa.Text, nullable=False),  # incremental | full
-    sa.Column("schemas", postgresql.ARRAY(sa.Text), nullable=False),
-    sa.Column("parameters", postgresql.JSONB, nullable=False),
-    sa.Column("tables_total", sa.Integer, nullable=False),
-    sa.Column("columns_total", sa.Integer, nullable=False),
-    sa.Column("columns_scanned", sa.Integer, nullable=False),
-    sa.Column("columns_unchanged", sa.Integer, nullable=False),
-    sa.Column("columns_skipped", sa.Integer, nullable=False),
-    sa.Column("columns_failed", sa.Integer, nullable=False),
-    sa.Column("problems", sa.Integer, nullable=False),
-    sa.Column("pii_columns", sa.Integer, nullable=False),
-    sa.Column("scan_seconds", sa.Float, nullable=False),
-)
-
-scan_results = sa.Table(
-    "catalogue_scan_results",
-    metadata,
-    sa.Column("run_id", sa.Text, primary_key=True),
-    sa.Column("schema_name", sa.Text, primary_key=True),
-    sa.Column("table_name", sa.Text, primary_key=True),
-    sa.Column("column_name", sa.Text, primary_key=True),
-    sa.Column("category", sa.Text, primary_key=True),
-    sa.Column("scanned_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("data_type", sa.Text),
-    sa.Column("confidence", sa.Numeric(4, 3), nullable=False),
-    sa.Column("is_pii", sa.Boolean, nullable=False),
-    sa.Column("is_best_category", sa.Boolean, nullable=False),
-    sa.Column("rule", sa.Text),
-    sa.Column("name_pattern", sa.Text),
-    sa.Column("name_strength", sa.Numeric(4, 3)),
-    sa.Column("validator", sa.Text),
-    sa.Column("sample_rows", sa.Integer),
-    sa.Column("non_null", sa.Integer),
-    sa.Column("distinct_values", sa.Integer),
-    sa.Column("matches", sa.Integer),
-    sa.Column("shape_only", sa.Integer),
-    sa.Column("values_with_pii_spans", sa.Integer),
-    sa.Column("evidence", postgresql.JSONB, nullable=False),
-    sa.Column("fingerprint", sa.Text),
-    sa.Column("carried_from_run_id", sa.Text),
-    sa.Index("catalogue_scan_results_column_idx", "schema_name", "table_name", "column_name"),
-)
-
-column_state = sa.Table(
-    "catalogue_column_state",
-    metadata,
-    sa.Column("schema_name", sa.Text, primary_key=True),
-    sa.Column("table_name", sa.Text, primary_key=True),
-    sa.Column("column_name", sa.Text, primary_key=True),
-    sa.Column("data_type", sa.Text),
-    sa.Column("fingerprint", sa.Text),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("reason", sa.Text),
-    sa.Column("first_covered_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_covered_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_covered_run_id", sa.Text, nullable=False),
-    sa.Column("last_scanned_at", sa.DateTime(timezone=True)),
-    sa.Column("last_scanned_run_id", sa.Text),
-)
-
-scan_problems = sa.Table(
-    "catalogue_scan_problems",
-    metadata,
-    sa.Column("run_id", sa.Text, nullable=False, index=True),
-    sa.Column("schema_name", sa.Text, nullable=False),
-    sa.Column("table_name", sa.Text, nullable=False),
-    sa.Column("column_name", sa.Text),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
-)
-
-data_map_columns = sa.Table(
-    "data_map_columns",
-    metadata,
-    sa.Column("schema_name", sa.Text, primary_key=True),
-    sa.Column("table_name", sa.Text, primary_key=True),
-    sa.Column("column_name", sa.Text, primary_key=True),
-    sa.Column("data_category", sa.Text, nullable=False),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
-)
+# The tables are defined with the rest of Steward's schema (steward.schema.tables).
+scan_runs = tables.catalogue_scan_runs
+scan_results = tables.catalogue_scan_results
+column_state = tables.catalogue_column_state
+scan_problems = tables.catalogue_scan_problems
+data_map_columns = tables.data_map_columns
 
 
 def ensure_tables(conn: sa.Connection) -> None:
-    """Create schema ``steward`` and the catalogue's tables if missing (idempotent)."""
-    conn.execute(sa.schema.CreateSchema(SCHEMA, if_not_exists=True))
-    metadata.create_all(conn, checkfirst=True)
+    """Bring Steward's schema, the catalogue's tables included, up to date (idempotent)."""
+    schema.upgrade(conn.engine)
 
 
 def previous_fingerprints(conn: sa.Connection) -> dict[ColumnKey, str]:

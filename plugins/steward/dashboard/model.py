@@ -11,14 +11,30 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from steward.dashboard import charts
+from steward.dashboard.phones_view import PHONES_HINT, phones_section
 from steward.dashboard.queries import SectionData
+from steward.dashboard.requests_view import REQUESTS_HINT, requests_section
+from steward.dashboard.view import (
+    BAD,
+    GOOD,
+    WARN,
+    Cell,
+    Chart,
+    Dashboard,
+    Link,
+    Metric,
+    Section,
+    Table,
+    count,
+    day,
+    num,
+    share,
+    unavailable,
+)
 
-GOOD, WARN, BAD = "good", "warn", "bad"
-VALID_RATE_TARGET = 0.95  # below this share of valid numbers the rate shows amber
 RETENTION_NIGHTS_LISTED = 7
 STATUS_ORDER = ("confirmed", "suggested")
 
@@ -30,141 +46,25 @@ HINTS = {
     ),
     "retention": (
         "Run retention once: `steward retention run` (a dry run, changes nothing) records "
-        "the plan per policy; `steward retention run --apply` deletes and anonymises. "
-        "The nightly DAG `steward_nightly` runs it every night."
+        "the plan per policy and builds the retention marts (`dbt build --select "
+        "path:models/marts/retention`); `steward retention run --apply` deletes and "
+        "anonymises. The nightly DAG `steward_nightly` runs it every night."
     ),
-    "phones": (
-        "Normalise the phone numbers and build the phone marts: `steward phones refresh`, "
-        "then `dbt build --select path:models/marts/phones` (the nightly DAG "
-        "`steward_nightly` does both)."
-    ),
-    "requests": (
-        "No data-subject request is registered yet: `steward dsar submit ...` registers "
-        "one, `steward dsar deadlines` reports their due dates."
-    ),
+    "phones": PHONES_HINT,
+    "requests": REQUESTS_HINT,
     "quality": (
         "No Great Expectations results yet: `steward quality run` (after the phone marts) "
         "validates the `phone_quality` suite, builds the Data Docs and records each "
-        "expectation in `steward.quality_results`; the nightly DAG `steward_nightly` runs it."
+        "expectation in `steward.quality_results`; `dbt build --select "
+        "path:models/marts/quality` builds the views this section reads. The nightly DAG "
+        "`steward_nightly` runs both."
     ),
 }
 
 
-@dataclass
-class Metric:
-    label: str
-    value: str
-    tone: str = ""
-    note: str = ""
-
-
-@dataclass
-class Cell:
-    text: str
-    tone: str = ""
-    numeric: bool = False
-
-
-@dataclass
-class Table:
-    caption: str
-    columns: list[str]
-    rows: list[list[Cell]]
-    empty: str = "None."
-    note: str = ""
-
-
-@dataclass
-class Chart:
-    title: str
-    svg: str
-
-
-@dataclass
-class Link:
-    text: str
-    href: str
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    state: str = "ready"  # ready | not_built | empty | error
-    hint: str = ""
-    message: str = ""
-    metrics: list[Metric] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-
-
-@dataclass
-class Dashboard:
-    generated_at: dt.datetime
-    sections: list[Section]
-    static: bool = False  # a written report: no links back into the running app
-
-    def section(self, key: str) -> Section:
-        return next(section for section in self.sections if section.key == key)
-
-
-# -- formatting ------------------------------------------------------------------------
-
-
-def count(value: int | float | None) -> str:
-    return "–" if value is None else f"{int(value):,}"
-
-
-def share(part: float | None, whole: float | None) -> str:
-    if part is None or not whole:
-        return "–"
-    return f"{part / whole:.1%}"
-
-
-def day(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
-
-
-def days_left_cell(days_left: int | None) -> Cell:
-    """Days to the due date: red once overdue, amber in the last week."""
-    if days_left is None:
-        return Cell("–", numeric=True)
-    if days_left < 0:
-        return Cell(f"overdue by {-days_left:,} d", BAD, numeric=True)
-    tone = WARN if days_left <= 7 else ""
-    return Cell(f"{days_left:,} d", tone, numeric=True)
-
-
-def _num(value: Any, tone: str = "") -> Cell:
-    return Cell(count(value), tone, numeric=True)
-
-
-# -- sections --------------------------------------------------------------------------
-
-
-def _unavailable(section: Section, data: SectionData) -> bool:
-    """Mark a section whose tables are missing or whose queries failed; True if so."""
-    if data.missing:
-        section.state = "not_built"
-        section.message = "Not built yet: " + ", ".join(f"steward.{t}" for t in data.missing)
-        section.hint = HINTS[section.key]
-        return True
-    if data.error:
-        section.state = "error"
-        section.message = f"Could not read this section ({data.error})."
-        section.hint = HINTS[section.key]
-        return True
-    return False
-
-
 def catalogue_section(data: SectionData) -> Section:
     section = Section("catalogue", "PII catalogue")
-    if _unavailable(section, data):
+    if unavailable(section, data, HINTS[section.key]):
         return section
     figures = data.data
     statuses = figures["statuses"]
@@ -252,14 +152,14 @@ def _category_rows(rows: Sequence[dict[str, Any]]) -> list[list[Cell]]:
     for row in rows:
         pivot[(row["category"], row["source_system"])][row["status"]] += int(row["columns"])
     return [
-        [Cell(category), Cell(source), _num(counts["confirmed"]), _num(counts["suggested"])]
+        [Cell(category), Cell(source), num(counts["confirmed"]), num(counts["suggested"])]
         for (category, source), counts in sorted(pivot.items())
     ]
 
 
 def retention_section(data: SectionData) -> Section:
     section = Section("retention", "Retention")
-    if _unavailable(section, data):
+    if unavailable(section, data, HINTS[section.key]):
         return section
     figures = data.data
     history = figures["history"]
@@ -307,7 +207,7 @@ def retention_section(data: SectionData) -> Section:
                 [
                     Cell(stop["policy_name"]),
                     Cell(day(stop["started_at"])),
-                    _num(stop["due_rows"]),
+                    num(stop["due_rows"]),
                     Cell(share(stop["due_rows"], stop["table_rows"]), numeric=True),
                     Cell("approved, next applied run")
                     if stop["approved"]
@@ -326,9 +226,9 @@ def retention_section(data: SectionData) -> Section:
             [
                 [
                     Cell(row["policy_name"]),
-                    _num(row["overdue_rows"]),
-                    _num(row["held_rows"]),
-                    _num(row["due_rows"], WARN if row["due_rows"] else ""),
+                    num(row["overdue_rows"]),
+                    num(row["held_rows"]),
+                    num(row["due_rows"], WARN if row["due_rows"] else ""),
                     Cell(share(row["due_rows"], row["table_rows"]), numeric=True),
                 ]
                 for row in figures["backlog"]
@@ -359,10 +259,10 @@ def retention_section(data: SectionData) -> Section:
                         str(row["policy_status"]).replace("_", " "),
                         BAD if row["policy_status"] == "stopped_by_breaker" else "",
                     ),
-                    _num(row["deleted"]),
-                    _num(row["anonymised"]),
-                    _num(row["held_rows"]),
-                    _num(row["files_removed"]),
+                    num(row["deleted"]),
+                    num(row["anonymised"]),
+                    num(row["held_rows"]),
+                    num(row["files_removed"]),
                 ]
                 for row in reversed(history)
                 if row["run_id"] in recent
@@ -395,194 +295,11 @@ def _retention_nights(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     return list(nights.values())
 
 
-def phones_section(data: SectionData, snapshots: Sequence[dict[str, Any]]) -> Section:
-    section = Section("phones", "Phone quality")
-    if _unavailable(section, data):
-        return section
-    figures = data.data
-    if not figures["records"]:
-        section.state = "empty"
-        section.message = "No phone record in the marts yet."
-        section.hint = HINTS["phones"]
-        return section
-    rate = figures["valid"] / figures["records"]
-    inactive_total = sum(int(row["records"]) for row in figures["inactive"])
-    dnc = figures["dnc_violations"]
-    dnc_total = None if dnc is None else sum(int(row["calls"]) for row in dnc)
-    consent = figures["recording_consent_violations"]
-    clusters = figures["customer_duplicate_clusters"]
-    section.metrics = [
-        Metric(
-            "Valid rate",
-            f"{rate:.1%}",
-            GOOD if rate >= VALID_RATE_TARGET else WARN,
-            f"{figures['valid']:,} of {figures['records']:,} records",
-        ),
-        Metric(
-            "Duplicate groups",
-            count(figures["duplicate_groups"]),
-            WARN if figures["duplicate_groups"] else GOOD,
-            f"{figures['duplicate_records']:,} records",
-        ),
-        Metric("Inactive numbers", count(inactive_total), WARN if inactive_total else GOOD),
-        Metric(
-            "DNC violations",
-            count(dnc_total),
-            BAD if dnc_total else ("" if dnc_total is None else GOOD),
-            "not built" if dnc_total is None else "outbound calls",
-        ),
-        Metric(
-            "Recording-consent violations",
-            count(consent),
-            BAD if consent else ("" if consent is None else GOOD),
-            "not built" if consent is None else "",
-        ),
-        Metric(
-            "Customer duplicate clusters",
-            count(None if clusters is None else clusters["clusters"]),
-            "",
-            "not built" if clusters is None else f"{clusters['members']:,} customers",
-        ),
-    ]
-    section.charts.extend(_phone_trends(snapshots))
-    section.charts.append(
-        Chart(
-            "Phone records by parse status",
-            charts.bar_chart(
-                [
-                    (row["parse_status"] or "unknown", row["records"])
-                    for row in figures["parse_statuses"]
-                ],
-                "Phone records by parse status",
-            ),
-        )
-    )
-    if figures["inactive"]:
-        section.charts.append(
-            Chart(
-                "Inactive numbers by reason",
-                charts.bar_chart(
-                    [
-                        (str(row["inactive_reason"]).replace("_", " "), row["records"])
-                        for row in figures["inactive"]
-                    ],
-                    "Inactive numbers by reason",
-                    color=charts.PALETTE[1],
-                ),
-            )
-        )
-    if dnc:
-        section.charts.append(
-            Chart(
-                "DNC violations by reason",
-                charts.bar_chart(
-                    [(str(row["violation_reason"]).replace("_", " "), row["calls"]) for row in dnc],
-                    "DNC violations by reason",
-                    color="#c53030",
-                ),
-            )
-        )
-    return section
-
-
-def _phone_trends(snapshots: Sequence[dict[str, Any]]) -> list[Chart]:
-    """Trend lines over the nightly snapshots (one point per night)."""
-    labels = [day(row["taken_on"]) for row in snapshots]
-    specs = (
-        ("Valid rate over nights", "phone_valid_rate", lambda v: f"{v:.1%}"),
-        ("Duplicate groups over nights", "phone_duplicate_groups", None),
-        ("Inactive numbers over nights", "inactive_numbers", None),
-        ("DNC violations over nights", "dnc_violations", None),
-    )
-    trends = []
-    for title, column, value_format in specs:
-        points = [
-            (label, None if row[column] is None else float(row[column]))
-            for label, row in zip(labels, snapshots, strict=True)
-        ]
-        kwargs = {"value_format": value_format} if value_format else {}
-        trends.append(Chart(title, charts.line_chart(points, title, height=130, **kwargs)))
-    return trends
-
-
-def requests_section(data: SectionData) -> Section:
-    section = Section("requests", "Requests")
-    if _unavailable(section, data):
-        return section
-    figures = data.data
-    if not figures["received"]:
-        section.state = "empty"
-        section.message = "No data-subject request has been received."
-        section.hint = HINTS["requests"]
-        return section
-    open_total = sum(int(row["requests"]) for row in figures["open_by_status"])
-    overdue = sum(int(row["overdue"]) for row in figures["open_by_status"])
-    section.metrics = [
-        Metric("Open requests", count(open_total)),
-        Metric("Overdue", count(overdue), BAD if overdue else GOOD),
-        Metric(
-            "Completed on time",
-            share(figures["on_time"], figures["completed"]),
-            ""
-            if not figures["completed"]
-            else (GOOD if figures["on_time"] == figures["completed"] else WARN),
-            f"{figures['on_time']:,} of {figures['completed']:,} completed",
-        ),
-        Metric(
-            "Median days to complete",
-            "–" if figures["median_days"] is None else f"{figures['median_days']:.1f}",
-        ),
-        Metric("Received", count(figures["received"]), "", f"{figures['rejected']:,} rejected"),
-    ]
-    section.charts.append(
-        Chart(
-            "Open requests by status",
-            charts.stacked_bar_chart(
-                [str(row["status"]).replace("_", " ") for row in figures["open_by_status"]],
-                {
-                    "on time": [
-                        int(row["requests"]) - int(row["overdue"])
-                        for row in figures["open_by_status"]
-                    ],
-                    "overdue": [int(row["overdue"]) for row in figures["open_by_status"]],
-                },
-                "Open requests by status",
-                colors=(charts.PALETTE[0], "#c53030"),
-            ),
-        )
-    )
-    shown = len(figures["open_requests"])
-    section.tables.append(
-        Table(
-            "Open requests by due date",
-            ["Request", "Type", "Jurisdiction", "Status", "Received", "Due", "Days left"],
-            [
-                [
-                    Cell(f"#{row['request_id']}"),
-                    Cell(row["request_type"]),
-                    Cell(row["jurisdiction"]),
-                    Cell(str(row["status"]).replace("_", " ")),
-                    Cell(day(row["received_on"])),
-                    Cell(
-                        day(row["due_on"]),
-                        BAD if row["days_left"] is not None and row["days_left"] < 0 else "",
-                    ),
-                    days_left_cell(row["days_left"]),
-                ]
-                for row in figures["open_requests"]
-            ],
-            empty="No open request.",
-            note=f"The {shown:,} due first of {open_total:,}." if open_total > shown else "",
-        )
-    )
-    return section
-
-
 def quality_section(data: SectionData, data_docs_href: str | None) -> Section:
     section = Section("quality", "Data quality")
     if data_docs_href:
         section.links.append(Link("Great Expectations Data Docs", data_docs_href))
-    if _unavailable(section, data):
+    if unavailable(section, data, HINTS[section.key]):
         return section
     figures = data.data
     suites = figures["suites"]
@@ -612,9 +329,9 @@ def quality_section(data: SectionData, data_docs_href: str | None) -> Section:
                 [
                     Cell(str(row["suite"])),
                     Cell(day(row["run_at"])),
-                    _num(row["expectations"]),
-                    _num(row["passed"]),
-                    _num(
+                    num(row["expectations"]),
+                    num(row["passed"]),
+                    num(
                         int(row["expectations"]) - int(row["passed"]),
                         BAD if int(row["passed"]) < int(row["expectations"]) else "",
                     ),
@@ -664,5 +381,13 @@ def build_dashboard(
             phones_section(sections["phones"], read.get("snapshots", [])),
             requests_section(sections["requests"]),
             quality_section(sections["quality"], data_docs_href),
+            *_governance_sections(sections),
         ],
     )
+
+
+def _governance_sections(sections: dict) -> list[Section]:
+    """Access, breaches and redaction (steward.dashboard.governance, its own module)."""
+    from steward.dashboard import governance
+
+    return governance.sections(sections)

@@ -1,22 +1,29 @@
-"""The dashboard's queries: aggregates over the marts in schema ``steward``, nothing else.
+"""The dashboard's queries: rows of the dbt marts in schema ``steward``, nothing else.
 
-Every query counts, sums or groups; none selects a phone number, e-mail address,
-name or any other personal value (the column lists are written out, never
-``select *``). Each section reads in its own read-only transaction with a
-statement timeout, so a missing table or a slow mart costs one section, not the page.
-A section whose tables do not exist yet comes back with ``missing`` set, and the
-view model says what to run instead.
+The aggregates live in the marts (``dbt_project/models/marts``: the catalogue
+and phone counts are tables built by the nightly, the figures over the
+executors' own tables (retention runs, quality results, redaction runs, the
+request register) are views, as current as those tables). The page selects
+their few rows; none holds a phone number, e-mail address, name or any other
+personal value (the column lists are written out, never ``select *``). Each
+section reads in its own read-only transaction with a statement timeout, so a
+missing mart or a slow one costs one section, not the page. A section whose
+marts do not exist yet, or were built before the table they read existed,
+comes back with ``missing`` set, and the view model says what to run instead.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+
+from steward.dashboard import governance
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +33,21 @@ HISTORY_RUNS = 30  # retention runs shown per policy
 TREND_POINTS = 60  # nights of snapshots and quality runs
 LIST_LIMIT = 50  # rows in a listed table (gaps, open requests)
 
-# The tables each section reads; a section with any of them missing says what to run.
-CATALOGUE_TABLES = ("pii_catalogue", "catalogue_drift")
-PHONE_TABLES = ("customer_phone_numbers", "phone_duplicate_groups", "inactive_phone_numbers")
-PHONE_OPTIONAL_TABLES = (
-    "dnc_violations",
-    "recording_consent_violations",
-    "customer_duplicate_clusters",
-)
-RETENTION_TABLES = (
-    "retention_runs",
-    "retention_run_policies",
-    "retention_audit",
-    "retention_files",
-    "retention_approvals",
-)
-REQUEST_TABLES = ("dsar_requests",)
-QUALITY_TABLES = ("quality_results",)
+# The marts each section reads; a section with any of them missing says what to run.
+CATALOGUE_TABLES = ("catalogue_column_counts", "catalogue_gap_counts", "catalogue_drift")
+PHONE_TABLES = ("phone_quality_figures",)
+# models/marts/dedupe, built after the phone marts: the section shows "not built" without it.
+PHONE_OPTIONAL_TABLES = ("customer_duplicate_cluster_counts",)
+# Views over the executor's tables (models/marts/retention).
+RETENTION_TABLES = ("retention_recent_runs", "retention_policy_latest")
+# dbt marts over the register steward.dsar_requests (models/marts/dsar).
+REQUEST_TABLES = ("fct_dsar_requests", "dsar_request_summary", "dsar_open_requests_by_status")
+# Views over steward.quality_results (models/marts/quality).
+QUALITY_TABLES = ("quality_suite_latest", "quality_results_by_night")
 SNAPSHOT_TABLE = "dashboard_snapshots"
+# An earlier release's steward_table() macro named its empty stand-in so; views it built
+# before the table existed stay empty until rebuilt (dbt now reads the internal source).
+STAND_IN = re.compile(r"\b(\w+)_not_written_yet\b")
 
 
 @dataclass
@@ -52,13 +56,15 @@ class SectionData:
 
     key: str
     missing: list[str] = field(default_factory=list)
+    # Marts built before a table they read existed: view -> those tables.
+    stale: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def ready(self) -> bool:
-        return not self.missing and self.error is None
+        return not self.missing and not self.stale and self.error is None
 
 
 def steward_tables(conn: sa.Connection) -> dict[str, set[str]]:
@@ -79,6 +85,28 @@ def steward_tables(conn: sa.Connection) -> dict[str, set[str]]:
     return tables
 
 
+def stale_views(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Views of schema ``steward`` built before a table they read existed.
+
+    An earlier release's dbt built them on an empty stand-in; until rebuilt they
+    stay empty whatever the table holds. View name -> the tables written since.
+    """
+    rows = conn.execute(
+        sa.text(
+            "select c.relname, pg_catalog.pg_get_viewdef(c.oid) from pg_catalog.pg_class c"
+            " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = :schema and c.relkind = 'v'"
+        ),
+        {"schema": SCHEMA},
+    )
+    stale: dict[str, list[str]] = {}
+    for view, definition in rows:
+        written = sorted({t for t in STAND_IN.findall(definition or "") if t in tables})
+        if written:
+            stale[view] = written
+    return stale
+
+
 def _rows(conn: sa.Connection, statement: str, **params: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(sa.text(statement), params).mappings()]
 
@@ -92,27 +120,15 @@ def _one(conn: sa.Connection, statement: str, **params: Any) -> dict[str, Any]:
 
 def read_catalogue(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str, Any]:
     """Catalogued columns by category, source system and status; the governance gaps."""
-    # What the catalogue holds as personal data today: confirmed, or suggested and
-    # still found by the latest scan (the same rule as the catalogue_drift mart).
-    current = (
-        "status = 'confirmed' or (status = 'suggested' and is_current)"
-        if "is_current" in tables["pii_catalogue"]
-        else "status in ('confirmed', 'suggested')"
-    )
-    by_category = _rows(
+    counts = _rows(
         conn,
-        "select category, schema_name as source_system, status, count(*) as columns"
-        f" from steward.pii_catalogue where {current}"
-        " group by category, schema_name, status order by category, schema_name, status",
+        "select category, source_system, status, is_current_pii, column_count"
+        " from steward.catalogue_column_counts order by category, source_system, status",
     )
-    statuses = _rows(
-        conn,
-        "select status, count(*) as columns from steward.pii_catalogue group by status",
-    )
-    gap_counts = _rows(
-        conn,
-        "select drift_kind, count(*) as columns from steward.catalogue_drift group by drift_kind",
-    )
+    statuses: dict[str, int] = {}
+    for row in counts:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + int(row["column_count"])
+    gap_counts = _rows(conn, "select drift_kind, column_count from steward.catalogue_gap_counts")
     # Undeclared columns first: they are personal data nobody has put on the map.
     gaps = _rows(
         conn,
@@ -125,9 +141,19 @@ def read_catalogue(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str
         limit=LIST_LIMIT,
     )
     return {
-        "by_category": by_category,
-        "statuses": {row["status"]: int(row["columns"]) for row in statuses},
-        "gap_counts": {row["drift_kind"]: int(row["columns"]) for row in gap_counts},
+        # What the catalogue holds as personal data today (the mart's is_current_pii).
+        "by_category": [
+            {
+                "category": row["category"],
+                "source_system": row["source_system"],
+                "status": row["status"],
+                "columns": int(row["column_count"]),
+            }
+            for row in counts
+            if row["is_current_pii"]
+        ],
+        "statuses": statuses,
+        "gap_counts": {row["drift_kind"]: int(row["column_count"]) for row in gap_counts},
         "gaps": gaps,
     }
 
@@ -137,58 +163,39 @@ def read_catalogue(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str
 
 def read_phones(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str, Any]:
     """Valid rate, duplicate groups, inactive numbers, DNC and consent violations."""
-    # One pass over the largest mart (a row per CRM phone record): the totals are
-    # the sums of the per-status counts.
-    by_status = _rows(
+    figures = _rows(
         conn,
-        "select parse_status, count(*) as records, count(*) filter (where is_valid) as valid"
-        " from steward.customer_phone_numbers group by parse_status order by count(*) desc",
+        "select figure, breakdown, item_count, valid_count from steward.phone_quality_figures"
+        " order by figure, item_count desc, breakdown",
     )
-    validity = {
-        "records": sum(int(row["records"]) for row in by_status),
-        "valid": sum(int(row["valid"]) for row in by_status),
-    }
-    parse_statuses = [
-        {"parse_status": row["parse_status"], "records": row["records"]} for row in by_status
-    ]
-    duplicates = _one(
-        conn,
-        "select count(distinct duplicate_group_id) as groups, count(*) as records"
-        " from steward.phone_duplicate_groups",
-    )
-    inactive = _rows(
-        conn,
-        "select inactive_reason, count(*) as records from steward.inactive_phone_numbers"
-        " group by inactive_reason order by count(*) desc",
-    )
+
+    def breakdown(figure: str, label: str, count_as: str) -> list[dict[str, Any]]:
+        return [
+            {label: row["breakdown"], count_as: int(row["item_count"])}
+            for row in figures
+            if row["figure"] == figure
+        ]
+
+    def total(figure: str) -> int:
+        return sum(int(row["item_count"]) for row in figures if row["figure"] == figure)
+
+    records = [row for row in figures if row["figure"] == "phone_records"]
     data: dict[str, Any] = {
-        "records": int(validity["records"]),
-        "valid": int(validity["valid"]),
-        "parse_statuses": parse_statuses,
-        "duplicate_groups": int(duplicates["groups"]),
-        "duplicate_records": int(duplicates["records"]),
-        "inactive": inactive,
-        "dnc_violations": None,
-        "recording_consent_violations": None,
+        "records": sum(int(row["item_count"]) for row in records),
+        "valid": sum(int(row["valid_count"] or 0) for row in records),
+        "parse_statuses": breakdown("phone_records", "parse_status", "records"),
+        "duplicate_groups": total("duplicate_groups"),
+        "duplicate_records": total("duplicate_records"),
+        "inactive": breakdown("inactive_numbers", "inactive_reason", "records"),
+        "dnc_violations": breakdown("dnc_violations", "violation_reason", "calls"),
+        "recording_consent_violations": total("recording_consent_violations"),
         "customer_duplicate_clusters": None,
     }
-    if "dnc_violations" in tables:
-        data["dnc_violations"] = _rows(
-            conn,
-            "select violation_reason, count(*) as calls from steward.dnc_violations"
-            " group by violation_reason order by count(*) desc",
-        )
-    if "recording_consent_violations" in tables:
-        data["recording_consent_violations"] = int(
-            conn.execute(
-                sa.text("select count(*) from steward.recording_consent_violations")
-            ).scalar_one()
-        )
-    if "customer_duplicate_clusters" in tables:
+    if "customer_duplicate_cluster_counts" in tables:
         clusters = _one(
             conn,
-            "select count(*) as clusters, coalesce(sum(member_count), 0) as members"
-            " from steward.customer_duplicate_clusters",
+            "select cluster_count as clusters, member_count as members"
+            " from steward.customer_duplicate_cluster_counts",
         )
         data["customer_duplicate_clusters"] = {k: int(v) for k, v in clusters.items()}
     return data
@@ -231,88 +238,21 @@ def read_retention(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str
     """Per policy and run: deleted, anonymised, held back, files; the backlog; breaker stops."""
     history = _rows(
         conn,
-        """
-        with runs as (
-            select run_id, started_at, run_mode, run_status
-            from steward.retention_runs
-            order by started_at desc
-            limit :runs
-        ),
-        audit as (
-            select
-                run_id,
-                policy_name,
-                sum(row_count) filter (where retention_action = 'anonymise') as anonymised,
-                sum(row_count) filter (where retention_action <> 'anonymise') as deleted
-            from steward.retention_audit
-            where run_id in (select run_id from runs)
-            group by run_id, policy_name
-        ),
-        files as (
-            select run_id, policy_name, count(*) filter (where outcome = 'removed') as removed
-            from steward.retention_files
-            where run_id in (select run_id from runs)
-            group by run_id, policy_name
-        )
-        select
-            runs.run_id,
-            runs.started_at,
-            runs.run_mode,
-            runs.run_status,
-            policies.policy_name,
-            policies.retention_action,
-            policies.policy_status,
-            policies.overdue_rows,
-            policies.held_rows,
-            policies.due_rows,
-            coalesce(audit.deleted, 0) as deleted,
-            coalesce(audit.anonymised, 0) as anonymised,
-            coalesce(files.removed, 0) as files_removed
-        from runs
-        inner join steward.retention_run_policies as policies on runs.run_id = policies.run_id
-        left join audit
-            on policies.run_id = audit.run_id and policies.policy_name = audit.policy_name
-        left join files
-            on policies.run_id = files.run_id and policies.policy_name = files.policy_name
-        order by runs.started_at, policies.policy_name
-        """,
+        "select run_id, started_at, run_mode, run_status, policy_name, retention_action,"
+        " policy_status, overdue_rows, held_rows, due_rows, deleted_rows as deleted,"
+        " anonymised_rows as anonymised, files_removed"
+        " from steward.retention_recent_runs where runs_ago <= :runs"
+        " order by started_at, policy_name",
         runs=HISTORY_RUNS,
     )
     # Each policy's latest decision: a breaker stop stays until a steward approves it.
-    stops = _rows(
+    latest = _rows(
         conn,
-        """
-        with latest as (
-            select distinct on (policies.policy_name)
-                policies.policy_name,
-                policies.run_id,
-                policies.policy_status,
-                policies.due_rows,
-                policies.table_rows,
-                policies.due_share,
-                runs.started_at
-            from steward.retention_run_policies as policies
-            inner join steward.retention_runs as runs on policies.run_id = runs.run_id
-            order by policies.policy_name, runs.started_at desc
-        )
-        select
-            latest.policy_name,
-            latest.started_at,
-            latest.due_rows,
-            latest.table_rows,
-            latest.due_share,
-            exists (
-                select 1 from steward.retention_approvals as approvals
-                where
-                    approvals.policy_name = latest.policy_name
-                    and approvals.consumed_by_run is null
-                    and approvals.approved_due_rows >= latest.due_rows
-            ) as approved
-        from latest
-        where latest.policy_status = 'stopped_by_breaker'
-        order by latest.due_rows desc
-        """,
+        "select policy_name, started_at, policy_status, overdue_rows, held_rows, due_rows,"
+        " table_rows, due_share, is_stopped, is_approved as approved"
+        " from steward.retention_policy_latest order by due_rows desc, policy_name",
     )
+    stops = [row for row in latest if row["is_stopped"]]
     backlog: list[dict[str, Any]] = []
     backlog_source = None
     if "retention_plan" in tables:
@@ -324,17 +264,7 @@ def read_retention(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str
         )
     elif history:
         backlog_source = "latest_run"
-        backlog = _rows(
-            conn,
-            """
-            select distinct on (policies.policy_name)
-                policies.policy_name, policies.overdue_rows, policies.held_rows,
-                policies.due_rows, policies.table_rows, policies.due_share
-            from steward.retention_run_policies as policies
-            inner join steward.retention_runs as runs on policies.run_id = runs.run_id
-            order by policies.policy_name, runs.started_at desc
-            """,
-        )
+        backlog = latest
     return {
         "history": history,
         "stops": stops,
@@ -347,47 +277,53 @@ def read_retention(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str
 
 
 def read_requests(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str, Any]:
-    """Open requests by status and due date; on-time share and median completion days."""
-    # Identifiers of the subject (e-mail, phone, name, ...) live in this table too:
-    # the column lists below name only the request's own bookkeeping.
+    """The request marts (dbt, marts/dsar): headline counts, open by status, open and closed lists.
+
+    ``fct_dsar_requests`` carries no identifier of the subject; the aggregates are
+    the marts' own (``dsar_request_summary``, ``dsar_open_requests_by_status``).
+    """
+    summary = _one(
+        conn,
+        "select received, open_requests, overdue, stalled, completed, completed_on_time,"
+        " completed_late, rejected, rejected_invalid, rejected_unverified, rejected_other,"
+        " median_days_to_complete, as_of from steward.dsar_request_summary",
+    )
     open_by_status = _rows(
         conn,
-        "select status, count(*) as requests,"
-        " count(*) filter (where due_on < current_date) as overdue"
-        " from steward.dsar_requests where status not in ('completed', 'rejected')"
-        " group by status order by status",
+        "select status, requests, overdue, stalled from steward.dsar_open_requests_by_status"
+        " order by status",
     )
     open_requests = _rows(
         conn,
         "select request_id, request_type, jurisdiction, status, received_on, due_on,"
-        " due_on - current_date as days_left"
-        " from steward.dsar_requests where status not in ('completed', 'rejected')"
-        " order by due_on nulls last, request_id limit :limit",
+        " days_left, is_stalled, last_change_at"
+        " from steward.fct_dsar_requests where is_open"
+        " order by is_stalled desc, due_on nulls last, request_id limit :limit",
         limit=LIST_LIMIT,
     )
-    sla = _one(
+    closed_requests = _rows(
         conn,
-        "select count(*) as completed,"
-        " count(*) filter (where completed_at::date <= due_on) as on_time,"
-        " percentile_cont(0.5) within group (order by completed_at::date - received_on)"
-        "  as median_days"
-        " from steward.dsar_requests where status = 'completed'",
+        "select request_id, request_type, jurisdiction, received_on, due_on,"
+        " coalesce(completed_on, rejected_on) as closed_on, outcome, days_to_close"
+        " from steward.fct_dsar_requests where not is_open"
+        " order by coalesce(completed_on, rejected_on) desc nulls last, request_id desc"
+        " limit :limit",
+        limit=LIST_LIMIT,
     )
-    totals = _one(
-        conn,
-        "select count(*) as received,"
-        " count(*) filter (where status = 'rejected') as rejected,"
-        " current_date as today from steward.dsar_requests",
-    )
+    counts = {
+        key: int(value)
+        for key, value in summary.items()
+        if key not in ("median_days_to_complete", "as_of")
+    }
     return {
+        **counts,
+        "median_days": None
+        if summary["median_days_to_complete"] is None
+        else float(summary["median_days_to_complete"]),
+        "today": summary["as_of"],
         "open_by_status": open_by_status,
-        "open_requests": open_requests,
-        "completed": int(sla["completed"]),
-        "on_time": int(sla["on_time"]),
-        "median_days": None if sla["median_days"] is None else float(sla["median_days"]),
-        "received": int(totals["received"]),
-        "rejected": int(totals["rejected"]),
-        "today": totals["today"],
+        "open_requests_list": open_requests,
+        "closed_requests": closed_requests,
     }
 
 
@@ -396,44 +332,16 @@ def read_requests(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str,
 
 def read_quality(conn: sa.Connection, tables: dict[str, set[str]]) -> dict[str, Any]:
     """The latest run of each suite (expectations passed, failed checks) and the nightly rate."""
-    # steward.quality_results (steward.quality.checkpoint): one row per run and check.
     suites = _rows(
         conn,
-        """
-        with latest as (
-            select distinct on (suite_name) suite_name, run_id, run_at
-            from steward.quality_results
-            order by suite_name, run_at desc
-        )
-        select
-            latest.suite_name as suite,
-            latest.run_at,
-            count(*) as expectations,
-            count(*) filter (where results.success) as passed,
-            coalesce(
-                string_agg(results.check_name, ', ' order by results.check_name)
-                    filter (where not results.success),
-                ''
-            ) as failed_checks
-        from latest
-        inner join steward.quality_results as results
-            on results.suite_name = latest.suite_name and results.run_id = latest.run_id
-        group by latest.suite_name, latest.run_at
-        order by latest.suite_name
-        """,
+        "select suite_name as suite, run_at, expectation_count as expectations,"
+        " passed_count as passed, failed_checks"
+        " from steward.quality_suite_latest order by suite_name",
     )
     nightly = _rows(
         conn,
-        """
-        select
-            run_at::date as night,
-            count(*) as expectations,
-            count(*) filter (where success) as passed
-        from steward.quality_results
-        group by run_at::date
-        order by night desc
-        limit :limit
-        """,
+        "select night, expectation_count as expectations, passed_count as passed"
+        " from steward.quality_results_by_night order by night desc limit :limit",
         limit=TREND_POINTS,
     )
     return {"suites": suites, "nightly": list(reversed(nightly))}
@@ -449,6 +357,7 @@ SECTIONS: tuple[tuple[str, Reader, tuple[str, ...]], ...] = (
     ("phones", read_phones, PHONE_TABLES),
     ("requests", read_requests, REQUEST_TABLES),
     ("quality", read_quality, QUALITY_TABLES),
+    *governance.READERS,
 )
 
 
@@ -458,9 +367,14 @@ def _read_section(
     reader: Reader,
     required: Iterable[str],
     tables: dict[str, set[str]],
+    stale: dict[str, list[str]],
 ) -> SectionData:
-    section = SectionData(key=key, missing=[t for t in required if t not in tables])
-    if section.missing:
+    section = SectionData(
+        key=key,
+        missing=[t for t in required if t not in tables],
+        stale={t: stale[t] for t in required if t in stale},
+    )
+    if section.missing or section.stale:
         return section
     started = time.perf_counter()
     try:
@@ -488,8 +402,9 @@ def read_all(engine: sa.Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         with conn.begin():
             tables = steward_tables(conn)
+            stale = stale_views(conn, tables)
         sections = {
-            key: _read_section(conn, key, reader, required, tables)
+            key: _read_section(conn, key, reader, required, tables, stale)
             for key, reader, required in SECTIONS
         }
         snapshots = SectionData(key="snapshots")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from steward.dashboard.model import Dashboard, Section, Table
+from steward.dashboard.view import Dashboard, Section, Table
 
 CSS = """
 :root { color-scheme: light; --bad:#c53030; --warn:#b7791f; --good:#2f855a; --line:#e2e8f0; }

@@ -14,38 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward import warehouse
+from steward import schema, warehouse
 from steward.dashboard import queries
 
 log = logging.getLogger(__name__)
-
-DDL = """
-create schema if not exists steward;
-create table if not exists steward.dashboard_snapshots (
-    taken_on date primary key,
-    taken_at timestamptz not null default clock_timestamp(),
-    phone_records bigint,
-    phone_valid_rate double precision,
-    phone_duplicate_groups bigint,
-    inactive_numbers bigint,
-    dnc_violations bigint,
-    recording_consent_violations bigint,
-    customer_duplicate_clusters bigint,
-    catalogue_confirmed bigint,
-    catalogue_suggested bigint,
-    catalogue_gaps bigint,
-    open_requests bigint,
-    overdue_requests bigint
-);
-"""
-_LOCK_KEY = "steward.dashboard_snapshots.ddl"
-
-
-def ensure_table(engine: sa.Engine) -> None:
-    """Create ``steward.dashboard_snapshots`` if missing (idempotent)."""
-    with engine.begin() as conn:
-        conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
-        conn.exec_driver_sql(DDL)
 
 
 def figures(read: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +54,7 @@ def figures(read: dict[str, Any]) -> dict[str, Any]:
 def snapshot(url: str | None = None, taken_on: dt.date | None = None) -> dict[str, Any]:
     """Store today's figures (replacing today's row); return them, JSON-serialisable."""
     engine = warehouse.engine(url)
-    ensure_table(engine)
+    schema.upgrade(engine)
     row = figures(queries.read_all(engine))
     day = taken_on or dt.datetime.now(dt.UTC).date()
     columns = list(row)

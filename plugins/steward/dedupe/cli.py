@@ -6,20 +6,27 @@ import json
 
 import typer
 
-dedupe_app = typer.Typer(help="Customer de-duplication: splink inside PostgreSQL, stewards review.")
+dedupe_app = typer.Typer(help="Customer de-duplication: splink on DuckDB, stewards review.")
 
 
 @dedupe_app.command("run")
-def run(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
-    """Score candidate pairs, cluster them, replace steward.customer_match_pairs/_clusters."""
+def run(
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    full: bool = typer.Option(
+        False, "--full", help="Retrain and rescore every record, not only new or changed ones."
+    ),
+) -> None:
+    """Score new or changed records' pairs, cluster, update the pair and cluster tables."""
     from steward.dedupe.linkage import find_duplicates
 
-    report = find_duplicates()
+    report = find_duplicates(full=full)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
     typer.echo(
-        f"{report.records:,} customer records: {report.candidate_pairs:,} candidate pairs, "
+        f"{report.records:,} customer records ({report.mode}: {report.changed_records:,} new or "
+        f"changed, {report.removed_records:,} removed, {report.scored_pairs:,} pairs scored): "
+        f"{report.candidate_pairs:,} candidate pairs, "
         f"{report.clusters:,} clusters holding {report.clustered_records:,} records "
         f"in {report.elapsed_seconds:.1f}s (nothing merged: stewards review)"
     )

@@ -1,18 +1,20 @@
 """The splink model: which fields are compared, how pairs are found, how it is trained.
 
 Pure configuration (no database): unit tests check it, :mod:`steward.dedupe.linkage`
-runs it. Comparisons are restricted to what PostgreSQL computes natively plus
-``levenshtein`` (``fuzzystrmatch``, or Steward's SQL fallback when the server
-lacks contrib): splink's Jaro-Winkler and Damerau-Levenshtein have no PostgreSQL
-implementation.
+runs it with splink's DuckDB backend, in process, on the compared columns streamed
+out of PostgreSQL.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+
+SQL_DIALECT = "duckdb"
 
 UNIQUE_ID = "customer_id"
 SEED = 42
@@ -22,10 +24,7 @@ CLUSTER_THRESHOLD = 0.9
 # Share of true duplicate pairs the deterministic rules below are assumed to find
 # (used to estimate the prior that two random records match).
 DETERMINISTIC_RECALL = 0.7
-U_SAMPLE_PAIRS = 1_000_000
-# Without fuzzystrmatch (the embedded server) levenshtein is PL/pgSQL, ~100x slower:
-# u from 30k random pairs still sees every level of these comparisons tens of times.
-U_SAMPLE_PAIRS_WITHOUT_NATIVE_LEVENSHTEIN = 30_000
+U_SAMPLE_PAIRS = 2_000_000
 # EM on clean data drives m of "fields differ" towards 0 (every planted duplicate
 # shares its birth date), i.e. one differing field would veto any match. Real
 # records have slips in every field: m never goes below this floor.
@@ -33,6 +32,12 @@ M_PROBABILITY_FLOOR = 1e-4
 EM_MAX_ITERATIONS = 10
 # Caps the blocked pairs each EM session reads (large warehouses).
 EM_MAX_PAIRS = 500_000
+# The column the incremental night adds to the records: true for new or changed ones.
+CHANGED_COLUMN = "steward_changed"
+# More new or changed records than this share: score every pair again (and retrain).
+FULL_RUN_CHANGED_SHARE = 0.25
+# A stored model older than this is retrained on the next run.
+RETRAIN_AFTER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,36 @@ def prediction_blocking_rules() -> list:
     ]
 
 
+def incremental_blocking_rules() -> list[dict]:
+    """The prediction rules restricted to pairs with a new or changed record on one side.
+
+    Same equi-join keys (DuckDB hashes on them), plus a filter: unchanged pairs
+    keep the score they were given on an earlier night.
+    """
+    changed = f"(l.{CHANGED_COLUMN} or r.{CHANGED_COLUMN})"
+    return [
+        {
+            "blocking_rule": f"{rule.get_blocking_rule(SQL_DIALECT).blocking_rule_sql}"
+            f" and {changed}",
+            "sql_dialect": SQL_DIALECT,
+        }
+        for rule in prediction_blocking_rules()
+    ]
+
+
+def signature() -> str:
+    """A digest of everything that defines the model; a stored model with another is retrained."""
+    described = {
+        "settings": settings().get_settings(SQL_DIALECT).as_dict(),
+        "training": [
+            rule.get_blocking_rule(SQL_DIALECT).blocking_rule_sql
+            for rule in (*deterministic_rules(), *training_blocking_rules())
+        ],
+        "constants": [DETERMINISTIC_RECALL, U_SAMPLE_PAIRS, M_PROBABILITY_FLOOR, SEED],
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def deterministic_rules() -> list:
     """Pairs that are almost surely the same person: for the match prior only."""
     return [
@@ -108,7 +143,7 @@ def settings() -> SettingsCreator:
         blocking_rules_to_generate_predictions=prediction_blocking_rules(),
         # splink 5 keeps the gamma_<field> columns (the level each field reached,
         # which becomes the evidence) only with the matching columns. They stay in
-        # the work schema, dropped after the run: the output tables hold ids only.
+        # DuckDB's process memory: the output tables hold ids and outcomes only.
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=[],

@@ -9,10 +9,10 @@ from __future__ import annotations
 from steward.dedupe.linkage import find_duplicates
 
 
-def run(url: str | None = None) -> dict:
-    """Train, score and cluster customer records; replace the pair and cluster tables.
+def run(url: str | None = None, *, full: bool = False) -> dict:
+    """Score new and changed customer records (all with ``full``), cluster, store.
 
-    Returns a JSON-serialisable summary: record, pair and cluster counts, timings.
-    Nothing is merged or deleted.
+    Returns a JSON-serialisable summary: mode, record, pair and cluster counts,
+    timings. Nothing is merged or deleted.
     """
-    return find_duplicates(url).as_dict()
+    return find_duplicates(url, full=full).as_dict()

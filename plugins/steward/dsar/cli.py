@@ -13,6 +13,70 @@ def _print(value: dict) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 
 
+def _fail(message: str) -> typer.Exit:
+    """One line on stderr, exit code 2 (a usage or state error: nothing was changed)."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(2)
+
+
+def _parse_corrections(text: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _fail(
+            f"--corrections is not valid JSON (line {getattr(exc, 'lineno', '?')}, column "
+            f"{getattr(exc, 'colno', '?')}); expected an object such as "
+            '\'{"last_name": "Smith"}\''
+        ) from None
+    if not isinstance(value, dict):
+        raise _fail(
+            '--corrections must be a JSON object of field -> new value, e.g. {"phone": "+1..."}'
+        )
+    return value
+
+
+def _known_errors():
+    """The errors a user can cause, mapped to a one-line message and exit code 2."""
+    from steward.dsar import intake, keys, register
+
+    return (
+        intake.IntakeError,
+        keys.MissingKeyError,
+        register.TransitionError,
+        KeyError,
+    )
+
+
+def _run_or_fail(action, request_id: int | None = None):
+    """Run ``action``; a known error becomes one line and exit 2, never a traceback."""
+    from steward.dsar import handlers, intake
+
+    try:
+        return action()
+    except handlers.VerificationError as exc:
+        # The request stays open: a run that could not prove its outcome, exit 1.
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    except intake.IntakeError as exc:
+        for problem in exc.problems:
+            typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    except KeyError:
+        raise _fail(f"no data-subject request {request_id}") from None
+    except _known_errors() as exc:
+        where = f"request {request_id}: " if request_id is not None else ""
+        raise _fail(f"{where}{exc}") from None
+
+
+def _cli_actor() -> str:
+    """The audit trail's actor for a command typed by a person: their login."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 @dsar_app.command("submit")
 def submit(
     request_type: str = typer.Option(..., help="access | correction | deletion"),
@@ -27,9 +91,12 @@ def submit(
     verification_status: str = typer.Option("pending", help="verified | pending | failed"),
     verification_method: str = typer.Option("none"),
     corrections: str | None = typer.Option(None, help='JSON object, e.g. {"phone": "+1..."}'),
+    actor: str | None = typer.Option(
+        None, "--actor", help="Who submits, for the audit trail (default: cli:<login>)."
+    ),
 ) -> None:
-    """Validate and register a request (nothing is processed yet)."""
-    from steward.dsar import intake, pipeline
+    """Validate and register a request (nothing is processed yet: `steward dsar run ID`)."""
+    from steward.dsar import pipeline
 
     fields = {
         "request_type": request_type,
@@ -43,14 +110,9 @@ def submit(
         "date_of_birth": date_of_birth,
         "verification_status": verification_status,
         "verification_method": verification_method,
-        "corrections": json.loads(corrections) if corrections else None,
+        "corrections": _parse_corrections(corrections),
     }
-    try:
-        _print(pipeline.submit(fields))
-    except intake.IntakeError as exc:
-        for problem in exc.problems:
-            typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from exc
+    _print(_run_or_fail(lambda: pipeline.submit(fields, actor=actor or _cli_actor())))
 
 
 @dsar_app.command("status")
@@ -59,7 +121,9 @@ def status(request_id: int) -> None:
     from steward import warehouse
     from steward.dsar import register
 
-    _print(register.status_summary(warehouse.engine(), request_id))
+    _print(
+        _run_or_fail(lambda: register.status_summary(warehouse.engine(), request_id), request_id)
+    )
 
 
 def _change_status(
@@ -67,11 +131,13 @@ def _change_status(
 ) -> None:
     """One status change through the register's machine; exit 2 with the reason if refused."""
     import datetime as dt
-    import getpass
 
     from steward import warehouse
     from steward.dsar import register
+    from steward.dsar.intake import has_control_characters
 
+    if has_control_characters(reason) or len(reason) > 1_000:
+        raise _fail("--reason holds control characters or is longer than 1000 characters")
     if not reason.strip():
         typer.secho(
             "error: give a --reason (it goes to the register and the audit trail)",
@@ -91,7 +157,7 @@ def _change_status(
             request_id,
             target,
             reason.strip(),
-            actor=actor or f"cli:{getpass.getuser()}",
+            actor=actor or _cli_actor(),
             on=effective,
         )
     except KeyError as exc:
@@ -150,11 +216,12 @@ def reject(
 
 
 @dsar_app.command("run")
-def run(request_id: int) -> None:
+def run(request_id: int, actor: str | None = _ACTOR) -> None:
     """Find, fulfil and verify a registered request."""
     from steward.dsar import pipeline
 
-    _print(pipeline.process(request_id))
+    who = actor or _cli_actor()
+    _print(_run_or_fail(lambda: pipeline.process(request_id, actor=who), request_id))
 
 
 @dsar_app.command("intake")
@@ -167,7 +234,7 @@ def intake_pending(
     """Process the requests a web form or the CRM inserted into steward.dsar_requests."""
     from steward.dsar import bulk
 
-    summary = bulk.run_intake(limit=limit, create_indexes=create_indexes)
+    summary = _run_or_fail(lambda: bulk.run_intake(limit=limit, create_indexes=create_indexes))
     _print(summary)
     if summary.get("failed"):
         raise typer.Exit(1)
@@ -179,7 +246,12 @@ def export(request_id: int) -> None:
     from steward import datamap, warehouse
     from steward.dsar import export as export_module
 
-    result = export_module.build_package(warehouse.engine(), request_id, datamap.load_data_map())
+    result = _run_or_fail(
+        lambda: export_module.build_package(
+            warehouse.engine(), request_id, datamap.load_data_map()
+        ),
+        request_id,
+    )
     _print(result.as_dict())
 
 
@@ -201,4 +273,4 @@ def rescan(
     """Find data of erased subjects that was ingested again (suppression list)."""
     from steward.dsar import suppression
 
-    _print(suppression.rescan(apply=apply, max_rows=max_rows))
+    _print(_run_or_fail(lambda: suppression.rescan(apply=apply, max_rows=max_rows)))

@@ -25,20 +25,6 @@ log = logging.getLogger(__name__)
 NOTIFIER_ENV = "STEWARD_DSAR_NOTIFIER"
 DEFAULT_WITHIN_DAYS = 7
 
-_DDL = """
-create table if not exists steward.dsar_sla_daily (
-    as_of date primary key,
-    open_requests integer not null,
-    due_soon integer not null,
-    overdue integer not null,
-    completed integer not null,
-    completed_on_time integer not null,
-    share_on_time numeric,
-    median_days_to_complete numeric,
-    recorded_at timestamptz not null default now()
-);
-"""
-
 
 def log_notifier(report: dict) -> None:
     """The default notifier: one log line (ids and counts only)."""
@@ -66,8 +52,9 @@ def report(engine: sa.Engine, today: dt.date, within_days: int = DEFAULT_WITHIN_
         rows = conn.execute(
             sa.text(
                 "select request_id, due_on from steward.dsar_requests"
-                " where status not in ('completed', 'rejected') order by due_on, request_id"
-            )
+                " where status <> all(cast(:finished as text[])) order by due_on, request_id"
+            ),
+            {"finished": sorted(register.TERMINAL)},
         ).all()
         sla = conn.execute(
             sa.text(
@@ -106,7 +93,6 @@ def run(
     result = report(engine, today, within_days)
     notifier()(result)
     with engine.begin() as conn:
-        conn.exec_driver_sql(_DDL)
         conn.execute(
             sa.text(
                 "insert into steward.dsar_sla_daily (as_of, open_requests, due_soon, overdue,"

@@ -4,76 +4,67 @@ From the rows the finder recorded (phase ``find``) a plan is written to
 ``steward.dsar_erasure_plan``, one row per table row, set-based:
 
 * ``retain`` with the reason, when an exemption applies: an active legal hold
-  on the subject, on the record or on the table's date range
-  (``compliance.legal_holds``), or a statutory minimum retention period
-  (``is_statutory_minimum`` rules of ``retention_rules.csv``) not yet elapsed;
+  (whether a row is held is dbt's answer, ``intermediate.int_retention__held_rows``,
+  the definition retention uses too: see :mod:`steward.engine.holds`), or a
+  statutory minimum retention period (``is_statutory_minimum`` rules of
+  ``retention_rules.csv``) not yet elapsed;
 * else the table's retention action from the data map: ``delete``,
-  ``anonymise`` (personal columns set to null) or ``delete_file`` (the
-  recording file, then the row);
+  ``anonymise`` (every personal column the data map or the PII catalogue
+  knows, masked by the strategy of its data category: :mod:`steward.engine.masking`)
+  or ``delete_file`` (the row, then its recording file);
 * ``redact`` for other people's rows that only mention the subject in free
   text: the subject's phones, e-mails and name are replaced inside the text.
 
-Execution works table by table in batches; each batch changes the rows and
-marks its plan rows done in one transaction, so a crash leaves a consistent
-state and a rerun resumes where it stopped (files already gone are fine). A
-circuit breaker refuses plans larger than ``max_rows``. ``dry_run`` computes the
-plan and rolls it back. Then a suppression entry (keyed hashes of the
-identifiers) and a verification re-scan: every row still found must be
-retained under a recorded exemption, or anonymised.
+Execution goes through :mod:`steward.engine`, as retention's does: table by
+table in batches; each batch changes the rows, marks its plan rows done and
+appends its row to the hash-chained audit log in one transaction, so a crash
+leaves a consistent state and a rerun resumes where it stopped. Recording files
+are removed through fsspec after their batch committed, each outcome recorded
+(a file that cannot be removed makes the request not verified). A circuit
+breaker refuses plans larger than ``max_rows``. ``dry_run`` computes the plan
+and rolls it back. Then a suppression entry (keyed hashes of the identifiers)
+and a verification re-scan: every row still found must be retained under a
+recorded exemption, or anonymised in every column the map and the catalogue know.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
-import secrets
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 from psycopg2 import sql
 
-from steward import audit, datamap
-from steward.dsar import finder
+from steward import audit, datamap, schema
+from steward.dsar import finder, keys
+from steward.dsar.erasure_plan import (
+    RECORDING,
+    _hold_tables,
+    _plan_join,
+    build_plan,
+    plan_summary,
+)
 from steward.dsar.finder import SubjectIdentity, dbapi
+from steward.engine import CircuitBreakerError, batches, files, holds, masking
 
 log = logging.getLogger(__name__)
 
-LEGAL_HOLDS_TABLE = ("compliance", "legal_holds")
-SUPPRESSION_SALT_ENV = "STEWARD_DSAR_SUPPRESSION_SALT"
+CATALOGUE = "steward.pii_catalogue"
+ACTOR = "steward.dsar"
+SUPPRESSION_SALT_ENV = keys.SUPPRESSION_KEY_ENV
 DEFAULT_BATCH_SIZE = 1_000
 DEFAULT_MAX_ROWS = 50_000
-RECORDING = "user.content.call_recording"
+PLAN_TABLE = "steward.dsar_erasure_plan"
 
-_DDL = """
-create table if not exists steward.dsar_erasure_plan (
-    request_id bigint not null,
-    table_name text not null,
-    row_key jsonb not null,
-    action text not null,       -- delete | anonymise | delete_file | redact | retain
-    reason text not null,
-    file_path text,             -- delete_file: the recording, checked gone by the verification
-    done boolean not null default false,
-    primary key (request_id, table_name, row_key)
-);
-create table if not exists steward.dsar_suppressions (
-    identifier_kind text not null,
-    identifier_hash text not null,
-    request_id bigint not null,
-    created_at timestamptz not null default now(),
-    primary key (identifier_kind, identifier_hash)
-);
-create table if not exists steward.dsar_settings (
-    setting_name text primary key,
-    setting_value text not null
-);
-"""
-
-
-class CircuitBreakerError(RuntimeError):
-    """The plan is larger than the configured maximum: nothing was changed."""
+__all__ = [
+    "RECORDING",
+    "CircuitBreakerError",
+    "ErasureResult",
+    "build_plan",
+    "erase",
+    "plan_summary",
+    "verify_erasure",
+]
 
 
 @dataclass
@@ -86,198 +77,67 @@ class ErasureResult:
     kept: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> reason -> rows
     executed_rows: int = 0
     files_deleted: int = 0
+    files_failed: int = 0
     suppressions: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def ensure_tables(engine: sa.Engine) -> None:
-    finder.ensure_tables(engine)
-    with dbapi(engine) as connection, connection.cursor() as cursor:
-        cursor.execute("select pg_advisory_xact_lock(hashtext('steward.dsar.erasure'))")
-        cursor.execute(_DDL)
-
-
-def _clock(table: datamap.TableMap) -> tuple[sql.Composable, sql.Composable] | None:
-    """(join clause, clock expression) of a table's retention clock, on alias ``t``."""
-    if not table.retention_clock:
-        return None
-    if table.retention_clock_table:
-        schema, name = table.retention_clock_table.split(".", 1)
-        return (
-            sql.SQL(" left join {} as c on c.{} = t.{}").format(
-                sql.Identifier(schema, name),
-                sql.Identifier(table.subject_key),
-                sql.Identifier(table.subject_key),
-            ),
-            sql.SQL("c.{}").format(sql.Identifier(table.retention_clock)),
-        )
-    return sql.SQL(""), sql.SQL("t.{}").format(sql.Identifier(table.retention_clock))
-
-
-def _plan_join(table: datamap.TableMap) -> sql.Composable:
-    """Join plan rows ``p`` to their table rows ``t`` through the typed primary key."""
-    record = sql.SQL("jsonb_populate_record(null::{}, p.row_key)").format(
-        sql.Identifier(table.schema, table.name)
-    )
-    equal = sql.SQL(" and ").join(
-        sql.SQL("t.{0} = r.{0}").format(sql.Identifier(column)) for column in table.primary_key
-    )
-    return sql.SQL("cross join lateral {} as r join {} as t on {}").format(
-        record, sql.Identifier(table.schema, table.name), equal
+def ensure_tables(engine: sa.Engine, data_map: datamap.DataMap | None = None) -> None:
+    """Steward's schema up to date, and dbt's legal-hold views (built when missing)."""
+    schema.upgrade(engine)
+    data_map = data_map or datamap.load_data_map()
+    holds.ensure_views(
+        engine, engine.url.render_as_string(hide_password=False), _hold_tables(data_map)
     )
 
 
-def _legal_holds_exist(cursor) -> bool:
-    cursor.execute("select to_regclass(%s) is not null", (".".join(LEGAL_HOLDS_TABLE),))
+def _column_info(cursor, table: datamap.TableMap) -> dict[str, tuple[str, bool]]:
+    cursor.execute(
+        "select column_name, data_type, is_nullable = 'YES' from information_schema.columns"
+        " where table_schema = %s and table_name = %s",
+        (table.schema, table.name),
+    )
+    return {name: (data_type, nullable) for name, data_type, nullable in cursor.fetchall()}
+
+
+def catalogue_built(cursor) -> bool:
+    cursor.execute("select to_regclass(%s) is not null", (CATALOGUE,))
     return bool(cursor.fetchone()[0])
 
 
-def build_plan(
-    cursor,
-    request_id: int,
-    identity: SubjectIdentity,
-    data_map: datamap.DataMap,
-) -> None:
-    """Write the plan of one request (inside the caller's transaction)."""
-    holds = sql.Identifier(*LEGAL_HOLDS_TABLE)
-    has_holds = _legal_holds_exist(cursor)
-    active_hold = sql.SQL(
-        "h.released_at is null and (h.expires_at is null or h.expires_at > now())"
-    )
-    by_name = {table.qualified_name: table for table in data_map.tables}
-    for table in finder.subject_tables(data_map):
-        rule = data_map.retention_rules.get(table.retention_rule or "")
-        default_action = rule.action if rule else "delete"
-        params = {
-            "request_id": request_id,
-            "table": table.qualified_name,
-            "ids": identity.customer_ids,
-        }
-        # Rows the subject owns or is identified in get the table's action; rows
-        # that only mention them in free text get their text redacted.
-        cursor.execute(
-            "insert into steward.dsar_erasure_plan"
-            " (request_id, table_name, row_key, action, reason)"
-            " select request_id, table_name, row_key,"
-            " case when bool_or(matched_by <> 'mention') then %(action)s else 'redact' end,"
-            " case when bool_or(matched_by <> 'mention') then %(why)s"
-            "  else 'mentions the subject in free text' end"
-            " from steward.dsar_subject_rows"
-            " where request_id = %(request_id)s and phase = 'find' and table_name = %(table)s"
-            " group by request_id, table_name, row_key"
-            " on conflict do nothing",
-            {**params, "action": default_action, "why": f"erasure request: {default_action}"},
-        )
-        join = _plan_join(table)
-        where_plan = sql.SQL(
-            "p.request_id = %(request_id)s and p.table_name = %(table)s and not p.done"
-        )
-        clock = _clock(table)
-        clock_join = clock[0] if clock else sql.SQL("")
-        if has_holds:
-            owned = finder._owned_condition(table, by_name)
-            if owned is not None and identity.customer_ids:
-                # Only the hold on this subject, over the rows they own.
-                cursor.execute(
-                    sql.SQL(
-                        "update steward.dsar_erasure_plan as u set action = 'retain',"
-                        " reason = 'legal hold ' || h.hold_id || ' on the subject'"
-                        " from steward.dsar_erasure_plan as p {join}, {holds} as h"
-                        " where {where_plan} and u.request_id = p.request_id"
-                        " and u.table_name = p.table_name and u.row_key = p.row_key"
-                        " and h.scope = 'subject' and h.customer_id = any(%(ids)s)"
-                        " and {active} and {owned}"
-                    ).format(
-                        join=join,
-                        holds=holds,
-                        where_plan=where_plan,
-                        active=active_hold,
-                        owned=owned[0],
-                    ),
-                    params,
-                )
-            if len(table.primary_key) == 1:
-                cursor.execute(
-                    sql.SQL(
-                        "update steward.dsar_erasure_plan as p set action = 'retain',"
-                        " reason = 'legal hold ' || h.hold_id || ' on the record'"
-                        " from {holds} as h where {where_plan} and h.scope = 'record'"
-                        " and h.source_table = %(table)s and {active}"
-                        " and h.record_key = p.row_key ->> {pk}"
-                    ).format(
-                        holds=holds,
-                        where_plan=where_plan,
-                        active=active_hold,
-                        pk=sql.Literal(table.primary_key[0]),
-                    ),
-                    params,
-                )
-            if clock is not None:
-                cursor.execute(
-                    sql.SQL(
-                        "update steward.dsar_erasure_plan as u set action = 'retain',"
-                        " reason = 'legal hold ' || h.hold_id || ' on the table'"
-                        " from steward.dsar_erasure_plan as p {join}{clock_join}, {holds} as h"
-                        " where {where_plan} and u.request_id = p.request_id"
-                        " and u.table_name = p.table_name and u.row_key = p.row_key"
-                        " and h.scope = 'table' and h.source_table = %(table)s and {active}"
-                        " and {clock}::date between h.date_from and h.date_to"
-                    ).format(
-                        join=join,
-                        clock_join=clock_join,
-                        holds=holds,
-                        where_plan=where_plan,
-                        active=active_hold,
-                        clock=clock[1],
-                    ),
-                    params,
-                )
-        if rule is not None and rule.is_statutory_minimum and clock is not None:
-            interval = f"{rule.period_count} {rule.period_unit}s"
-            cursor.execute(
-                sql.SQL(
-                    "update steward.dsar_erasure_plan as u set action = 'retain',"
-                    " reason = %(reason)s"
-                    " from steward.dsar_erasure_plan as p {join}{clock_join}"
-                    " where {where_plan} and p.action <> 'retain'"
-                    " and u.request_id = p.request_id"
-                    " and u.table_name = p.table_name and u.row_key = p.row_key"
-                    " and ({clock} is null or {clock} + cast(%(interval)s as interval) > now())"
-                ).format(join=join, clock_join=clock_join, where_plan=where_plan, clock=clock[1]),
-                {
-                    **params,
-                    "interval": interval,
-                    "reason": f"statutory minimum retention: {rule.name} "
-                    f"({rule.period_count} {rule.period_unit}s, {rule.legal_basis})",
-                },
-            )
-        recording_columns = [c.name for c in table.columns if c.data_category == RECORDING]
-        if recording_columns:
-            cursor.execute(
-                sql.SQL(
-                    "update steward.dsar_erasure_plan as u set file_path = t.{col}"
-                    " from steward.dsar_erasure_plan as p {join}"
-                    " where {where_plan} and u.request_id = p.request_id"
-                    " and u.table_name = p.table_name and u.row_key = p.row_key"
-                ).format(
-                    col=sql.Identifier(recording_columns[0]), join=join, where_plan=where_plan
-                ),
-                params,
-            )
-
-
-def _anonymisable_columns(cursor, table: datamap.TableMap) -> list[str]:
-    """Personal columns that may be set to null (not keys, not NOT NULL)."""
+def _catalogue_columns(cursor, table: datamap.TableMap) -> list[tuple[str, str]]:
+    """Personal columns the PII catalogue holds for ``table`` (declared or not), not rejected."""
+    if not catalogue_built(cursor):
+        return []
     cursor.execute(
-        "select column_name from information_schema.columns"
-        " where table_schema = %s and table_name = %s and is_nullable = 'YES'",
+        "select column_name, min(category) from steward.pii_catalogue"
+        " where schema_name = %s and table_name = %s and status <> 'rejected'"
+        " group by column_name order by column_name",
         (table.schema, table.name),
     )
-    nullable = {row[0] for row in cursor.fetchall()}
-    keys = set(table.primary_key) | {table.subject_key}
-    return [c.name for c in table.columns if c.name in nullable and c.name not in keys]
+    return [(name, category) for name, category in cursor.fetchall()]
+
+
+def anonymisation_columns(
+    cursor, table: datamap.TableMap, key=None, policies=None
+) -> list[masking.MaskedColumn]:
+    """What anonymising a row of ``table`` masks: every personal column of the data map
+    and of the PII catalogue, each by its category's strategy (the one registry).
+    Keys stay (the row is kept, de-identified); columns that cannot be handled carry
+    a ``problem`` and make the request not verified."""
+    policies = policies or masking.policy_set()
+    declared = [(c.name, c.data_category) for c in table.columns if c.data_category]
+    names = {name for name, _ in declared}
+    keys = set(table.primary_key) | ({table.subject_key} if table.subject_key else set())
+    catalogued = [
+        (name, category)
+        for name, category in _catalogue_columns(cursor, table)
+        if name not in names and name not in keys
+    ]
+    wanted = [(name, category) for name, category in declared if name not in keys] + catalogued
+    return masking.plan_columns(wanted, _column_info(cursor, table), keys, policies, key)
 
 
 def _redaction(table: datamap.TableMap, identity: SubjectIdentity) -> tuple[list, dict]:
@@ -304,119 +164,158 @@ def _redaction(table: datamap.TableMap, identity: SubjectIdentity) -> tuple[list
     return assignments, params
 
 
-def _execute_table(
-    connection, request_id: int, table: datamap.TableMap, identity, batch_size: int
-) -> tuple[int, int]:
-    """Run the pending plan rows of one table in batches; (rows, files) changed."""
-    rows_changed = files_deleted = 0
-    target = sql.Identifier(table.schema, table.name)
+def _hmac_key(policies=None):
+    try:
+        return (policies or masking.policy_set()).hmac_key()
+    except Exception:  # no secret source: the registry falls back to nullify
+        return None
+
+
+def _remove_pending_files(connection, request_id: int, table_name: str) -> tuple[int, int]:
+    """Remove the files of committed delete_file rows not removed yet; (removed, failed)."""
     with connection.cursor() as cursor:
-        anonymise = _anonymisable_columns(cursor, table)
+        cursor.execute(
+            "select file_path from steward.dsar_erasure_plan where request_id = %s"
+            " and table_name = %s and done and action = 'delete_file' and file_path is not null"
+            " and (file_outcome is null or file_outcome = %s) order by file_path",
+            (request_id, table_name, files.FAILED),
+        )
+        pending = [row[0] for row in cursor.fetchall()]
+    connection.commit()
+    removed = failed = 0
+    for path, outcome, error in files.remove(pending):
+        batches.crashpoint("file_removed")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "update steward.dsar_erasure_plan set file_outcome = %s, file_error = %s"
+                " where request_id = %s and table_name = %s and file_path = %s",
+                (outcome, error, request_id, table_name, path),
+            )
+        connection.commit()
+        removed += outcome == files.REMOVED
+        failed += outcome == files.FAILED
+    return removed, failed
+
+
+def _execute_table(
+    connection,
+    request_id: int,
+    table: datamap.TableMap,
+    identity,
+    batch_size: int,
+    *,
+    actor: str = ACTOR,
+    key=None,
+    policies=None,
+) -> tuple[int, int]:
+    """Run the pending plan rows of one table in batches through the engine; (rows, files).
+
+    Each batch: change the rows, mark the plan rows done, append the audit row;
+    one transaction. Then the batch's files go (fsspec), outcomes recorded.
+    """
+    target = sql.Identifier(table.schema, table.name)
+    # Files of batches a crash interrupted between their commit and the removal.
+    files_deleted, _ = _remove_pending_files(connection, request_id, table.qualified_name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select exists (select from steward.dsar_erasure_plan where request_id = %s"
+            " and table_name = %s and action = 'anonymise' and not done)",
+            (request_id, table.qualified_name),
+        )
+        anonymise: list[masking.MaskedColumn] = []
+        if cursor.fetchone()[0]:
+            policies = policies or masking.policy_set()
+            key = key if key is not None else _hmac_key(policies)
+            anonymise = [
+                c for c in anonymisation_columns(cursor, table, key, policies) if c.problem is None
+            ]
+    connection.commit()
     redact, redact_params = _redaction(table, identity)
     equal = sql.SQL(" and ").join(
         sql.SQL("t.{0} = r.{0}").format(sql.Identifier(column)) for column in table.primary_key
     )
     record = sql.SQL("jsonb_populate_record(null::{}, b.row_key)").format(target)
-    while True:
-        with connection.cursor() as cursor:
+    staged = sql.Identifier(batches.STAGING_TABLE)
+
+    def apply(cursor) -> dict[str, int]:
+        changed: dict[str, int] = {}
+        for action in ("delete", "delete_file"):
             cursor.execute(
-                "select row_key::text, action, file_path from steward.dsar_erasure_plan"
-                " where request_id = %s and table_name = %s and not done and action <> 'retain'"
-                " order by row_key limit %s for update skip locked",
-                (request_id, table.qualified_name, batch_size),
+                sql.SQL(
+                    "delete from {target} as t using {staged} as b"
+                    " cross join lateral {record} as r"
+                    " where b.action = %(action)s and {equal}"
+                ).format(target=target, staged=staged, record=record, equal=equal),
+                {"action": action},
             )
-            batch = cursor.fetchall()
-            if not batch:
-                connection.commit()
-                return rows_changed, files_deleted
+            changed[action] = cursor.rowcount
+        for action, assignments, params in (
+            (
+                "anonymise",
+                [c.assignment(key) for c in anonymise],
+                key.params if key is not None else {},
+            ),
+            ("redact", redact, redact_params),
+        ):
+            if not assignments:
+                continue
             cursor.execute(
-                "create temp table if not exists dsar_batch (row_key jsonb, action text)"
-                " on commit delete rows"
+                sql.SQL(
+                    "update {target} as t set {assign} from {staged} as b"
+                    " cross join lateral {record} as r where b.action = %(action)s and {equal}"
+                ).format(
+                    target=target,
+                    assign=sql.SQL(", ").join(assignments),
+                    staged=staged,
+                    record=record,
+                    equal=equal,
+                ),
+                {**params, "action": action},
             )
-            cursor.execute("delete from dsar_batch")
-            cursor.executemany(
-                "insert into dsar_batch values (%s::jsonb, %s)", [(k, a) for k, a, _ in batch]
-            )
-            for action in ("delete", "delete_file"):
-                cursor.execute(
-                    sql.SQL(
-                        "delete from {target} as t using dsar_batch as b"
-                        " cross join lateral {record} as r"
-                        " where b.action = %(action)s and {equal}"
-                    ).format(target=target, record=record, equal=equal),
-                    {"action": action},
-                )
-                rows_changed += cursor.rowcount
-            if anonymise:
-                cursor.execute(
-                    sql.SQL(
-                        "update {target} as t set {assign} from dsar_batch as b"
-                        " cross join lateral {record} as r where b.action = 'anonymise' and {equal}"
-                    ).format(
-                        target=target,
-                        assign=sql.SQL(", ").join(
-                            sql.SQL("{} = null").format(sql.Identifier(c)) for c in anonymise
-                        ),
-                        record=record,
-                        equal=equal,
-                    )
-                )
-                rows_changed += cursor.rowcount
-            if redact:
-                cursor.execute(
-                    sql.SQL(
-                        "update {target} as t set {assign} from dsar_batch as b"
-                        " cross join lateral {record} as r where b.action = 'redact' and {equal}"
-                    ).format(
-                        target=target,
-                        assign=sql.SQL(", ").join(redact),
-                        record=record,
-                        equal=equal,
-                    ),
-                    redact_params,
-                )
-                rows_changed += cursor.rowcount
-            # Files go before the commit: a crash after this leaves rows whose files
-            # are gone, which the rerun deletes (a missing file is not an error).
-            for _, action, file_path in batch:
-                if action == "delete_file" and file_path:
-                    path = Path(file_path)
-                    if path.exists():
-                        path.unlink()
-                        files_deleted += 1
-            cursor.execute(
-                "update steward.dsar_erasure_plan as p set done = true from dsar_batch as b"
-                " where p.request_id = %s and p.table_name = %s and p.row_key = b.row_key",
-                (request_id, table.qualified_name),
-            )
-        connection.commit()
+            changed[action] = cursor.rowcount
+        return changed
+
+    def details(changed: dict[str, int]) -> dict:
+        return {
+            "request_id": request_id,
+            "table": table.qualified_name,
+            "masked_columns": {c.column: c.strategy for c in anonymise}
+            if changed.get("anonymise")
+            else {},
+        }
+
+    def remove_files(changed: dict[str, int]) -> None:
+        nonlocal files_deleted
+        if changed.get("delete_file"):
+            removed, _ = _remove_pending_files(connection, request_id, table.qualified_name)
+            files_deleted += removed
+
+    rows_changed = batches.run_batches(
+        connection,
+        plan_of(request_id, table.qualified_name),
+        apply,
+        batch_size=batch_size,
+        actor=actor,
+        audit_action="dsar.erasure.batch",
+        details=details,
+        after_commit=remove_files,
+    )
+    return rows_changed, files_deleted
+
+
+def plan_of(request_id: int, table_name: str) -> batches.Plan:
+    """The erasure plan rows of one request and table, as the engine runs them."""
+    return batches.Plan(PLAN_TABLE, {"request_id": request_id, "table_name": table_name})
 
 
 def suppression_salt(engine: sa.Engine) -> bytes:
-    """The key of the suppression hashes: the env var, else one generated per warehouse."""
-    configured = os.environ.get(SUPPRESSION_SALT_ENV)
-    if configured:
-        return configured.encode()
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "insert into steward.dsar_settings values ('suppression_salt', :salt)"
-                " on conflict do nothing"
-            ),
-            {"salt": secrets.token_hex(32)},
-        )
-        value = conn.execute(
-            sa.text(
-                "select setting_value from steward.dsar_settings"
-                " where setting_name = 'suppression_salt'"
-            )
-        ).scalar_one()
-    return value.encode()
+    """The key of the suppression hashes: configured, never generated or stored (see keys)."""
+    return keys.suppression_key()
 
 
 def suppression_hash(salt: bytes, kind: str, value: str) -> str:
     """HMAC-SHA256 of a normalised identifier: re-ingested data can be matched, not read."""
-    return hmac.new(salt, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return keys.identifier_hash(salt, kind, value)
 
 
 def add_suppressions(engine: sa.Engine, request_id: int, identity: SubjectIdentity) -> int:
@@ -442,26 +341,6 @@ def add_suppressions(engine: sa.Engine, request_id: int, identity: SubjectIdenti
     return len(entries)
 
 
-def plan_summary(cursor, request_id: int) -> tuple[dict, dict]:
-    cursor.execute(
-        "select table_name, action, count(*) from steward.dsar_erasure_plan"
-        " where request_id = %s group by 1, 2 order by 1, 2",
-        (request_id,),
-    )
-    planned: dict[str, dict[str, int]] = {}
-    for name, action, count in cursor.fetchall():
-        planned.setdefault(name, {})[action] = count
-    cursor.execute(
-        "select table_name, reason, count(*) from steward.dsar_erasure_plan"
-        " where request_id = %s and action = 'retain' group by 1, 2 order by 1, 2",
-        (request_id,),
-    )
-    kept: dict[str, dict[str, int]] = {}
-    for name, reason, count in cursor.fetchall():
-        kept.setdefault(name, {})[reason] = count
-    return planned, kept
-
-
 def erase(
     engine: sa.Engine,
     request_id: int,
@@ -474,7 +353,7 @@ def erase(
     actor: str = "steward.dsar",
 ) -> ErasureResult:
     """Plan (once) and execute the erasure of a request's found rows; resumable."""
-    ensure_tables(engine)
+    ensure_tables(engine, data_map)
     result = ErasureResult(request_id=request_id, dry_run=dry_run)
     with dbapi(engine) as connection:
         with connection.cursor() as cursor:
@@ -505,18 +384,38 @@ def erase(
                 f"{max_rows}; nothing changed (raise max_rows after checking the plan)"
             )
         connection.commit()
+        batches.crashpoint("plan_committed")
         audit.record(
             engine,
             actor,
             "dsar.erasure.planned",
             {"request_id": request_id, "planned": result.planned, "kept": result.kept},
         )
+        # The HMAC key is looked up by the tables that anonymise, when they do.
+        policies, key = masking.policy_set(data_map), None
         for table in finder.subject_tables(data_map):
             if table.qualified_name not in result.planned:
                 continue
-            changed, files = _execute_table(connection, request_id, table, identity, batch_size)
+            changed, removed = _execute_table(
+                connection,
+                request_id,
+                table,
+                identity,
+                batch_size,
+                actor=actor,
+                key=key,
+                policies=policies,
+            )
             result.executed_rows += changed
-            result.files_deleted += files
+            result.files_deleted += removed
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select count(*) from steward.dsar_erasure_plan where request_id = %s"
+                " and file_outcome = %s",
+                (request_id, files.FAILED),
+            )
+            result.files_failed = cursor.fetchone()[0]
+        connection.commit()
     result.suppressions = add_suppressions(engine, request_id, identity)
     audit.record(
         engine,
@@ -526,6 +425,7 @@ def erase(
             "request_id": request_id,
             "rows_changed": result.executed_rows,
             "files_deleted": result.files_deleted,
+            "files_failed": result.files_failed,
             "suppression_entries": result.suppressions,
         },
     )
@@ -557,26 +457,44 @@ def verify_erasure(
         )
         residual = dict(cursor.fetchall())
         cursor.execute(
-            "select file_path from steward.dsar_erasure_plan where request_id = %s"
-            " and action = 'delete_file' and file_path is not null",
+            "select file_path, file_outcome from steward.dsar_erasure_plan"
+            " where request_id = %s and action = 'delete_file' and file_path is not null",
             (request_id,),
         )
-        files_left = sum(1 for (path,) in cursor.fetchall() if Path(path).exists())
+        plan_files = cursor.fetchall()
+        files_failed = sum(1 for _, outcome in plan_files if outcome == files.FAILED)
+        files_left = sum(1 for path, _ in plan_files if files.exists(path))
+        has_catalogue = catalogue_built(cursor)
+        policies, key, key_looked_up = masking.policy_set(data_map), None, False
         anonymised_left = 0
+        unhandled: dict[str, str] = {}
+        checked: list[str] = []
         for table in finder.subject_tables(data_map):
-            columns = _anonymisable_columns(cursor, table)
-            if not columns:
+            cursor.execute(
+                "select count(*) from steward.dsar_erasure_plan where request_id = %s"
+                " and table_name = %s and action = 'anonymise'",
+                (request_id, table.qualified_name),
+            )
+            if not cursor.fetchone()[0]:
+                continue
+            if not key_looked_up:
+                key, key_looked_up = _hmac_key(policies), True
+            columns = anonymisation_columns(cursor, table, key, policies)
+            for column in columns:
+                if column.problem:
+                    unhandled[f"{table.qualified_name}.{column.column}"] = column.problem
+            masked = [c for c in columns if c.problem is None]
+            checked += [f"{table.qualified_name}.{c.column}" for c in masked]
+            if not masked:
                 continue
             cursor.execute(
                 sql.SQL(
                     "select count(*) from steward.dsar_erasure_plan as p {join}"
                     " where p.request_id = %(request_id)s and p.table_name = %(table)s"
-                    " and p.action = 'anonymise' and ({any_left})"
+                    " and p.action = 'anonymise' and not ({all_masked})"
                 ).format(
                     join=_plan_join(table),
-                    any_left=sql.SQL(" or ").join(
-                        sql.SQL("t.{} is not null").format(sql.Identifier(c)) for c in columns
-                    ),
+                    all_masked=sql.SQL(" and ").join(c.masked_check() for c in masked),
                 ),
                 {"request_id": request_id, "table": table.qualified_name},
             )
@@ -586,8 +504,20 @@ def verify_erasure(
         "residual_rows": residual,
         "residual_total": sum(residual.values()),
         "recording_files_left": files_left,
+        "recording_files_failed": files_failed,
         "anonymised_rows_with_personal_data": anonymised_left,
+        "anonymised_columns_checked": sorted(checked),
+        "columns_not_handled": unhandled,
+        "pii_catalogue": "checked"
+        if has_catalogue
+        else "not built yet: only the data map's columns were checked",
     }
-    report["verified"] = report["residual_total"] == 0 and files_left == 0 and anonymised_left == 0
-    audit.record(engine, "steward.dsar", "dsar.erasure.verified", report)
+    report["verified"] = (
+        report["residual_total"] == 0
+        and files_left == 0
+        and files_failed == 0
+        and anonymised_left == 0
+        and not unhandled
+    )
+    audit.record(engine, ACTOR, "dsar.erasure.verified", report)
     return report

@@ -26,18 +26,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from psycopg2 import sql
 
-from steward import audit, datamap, paths
-from steward.dsar import finder
+from steward import audit, datamap, paths, settings
+from steward.dsar import finder, held
 from steward.dsar.finder import dbapi
 
-EXPORT_KEY_ENV = "STEWARD_DSAR_EXPORT_KEY"
+EXPORT_KEY_ENV = settings.EXPORT_KEY.env
 EXPORT_DIR_ENV = "STEWARD_DSAR_EXPORT_DIR"
-EXPORT_KEY_CONN_ID = "steward_dsar_export"
-MIN_KEY_LENGTH = 16
-
-
-class ExportKeyError(RuntimeError):
-    """No export key is configured (or it is too short)."""
+# No export key is configured (or it is too short).
+ExportKeyError = settings.MissingSecretError
 
 
 @dataclass(frozen=True)
@@ -58,21 +54,13 @@ class ExportResult:
 
 
 def export_key() -> str:
-    """The archive password: env var, else the Airflow connection's password."""
-    key = os.environ.get(EXPORT_KEY_ENV)
-    if not key:
-        try:
-            from airflow.sdk import BaseHook
+    """The archive password (:data:`steward.settings.EXPORT_KEY`)."""
+    return settings.secret(settings.EXPORT_KEY).decode()
 
-            key = BaseHook.get_connection(EXPORT_KEY_CONN_ID).password
-        except Exception:
-            key = None
-    if not key or len(key) < MIN_KEY_LENGTH:
-        raise ExportKeyError(
-            f"set {EXPORT_KEY_ENV} (or the Airflow connection {EXPORT_KEY_CONN_ID!r} password) "
-            f"to a secret of at least {MIN_KEY_LENGTH} characters"
-        )
-    return key
+
+def package_name(request_id: int) -> str:
+    """The file name of a request's package: it names the request only, no identifier."""
+    return f"dsar_{request_id}_access.zip"
 
 
 def export_dir() -> Path:
@@ -134,8 +122,14 @@ def build_package(
     key: str | None = None,
     target_dir: Path | None = None,
     actor: str = "steward.dsar",
+    kept: dict | None = None,
 ) -> ExportResult:
-    """Write the encrypted export of a request's found rows; audit its digest."""
+    """Write the encrypted export of a request's found rows; audit its digest.
+
+    ``kept``: what earlier erasures of this subject kept and why
+    (:func:`steward.dsar.held.kept_after_erasure`), listed in the package and its
+    letter instead of a bare "no records".
+    """
     import pyzipper
 
     key = key or export_key()
@@ -185,10 +179,11 @@ def build_package(
         "generated_at": generated,
         "tables": manifest_tables,
         "total_rows": total_rows,
+        "kept_after_erasure": kept or {"erasures": [], "total": 0},
     }
     files["manifest.json"] = json.dumps(manifest, indent=2).encode()
     files["README.txt"] = _readme(manifest).encode()
-    path = target_dir / f"dsar_{request_id}_access.zip"
+    path = target_dir / package_name(request_id)
     partial = path.with_suffix(".zip.partial")
     with pyzipper.AESZipFile(
         partial, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
@@ -220,9 +215,19 @@ def _readme(manifest: dict) -> str:
         f"Prepared {manifest['generated_at']}.",
         "",
         f"We hold {manifest['total_rows']} records about you in "
-        f"{len(manifest['tables'])} tables of our systems:",
+        f"{len(manifest['tables'])} tables of our systems" + (":" if manifest["tables"] else "."),
         "",
     ]
+    kept_total = (manifest.get("kept_after_erasure") or {}).get("total", 0)
+    if kept_total or (manifest.get("kept_after_erasure") or {}).get("erasures"):
+        lines.insert(
+            -1,
+            f"We also keep {kept_total} {'record' if kept_total == 1 else 'records'} under "
+            "legal exemptions after an earlier erasure, and a suppression record; they are "
+            "listed below with the reason.",
+        )
+    if not manifest["tables"]:
+        lines.pop()  # no table list follows
     for table in manifest["tables"]:
         lines.append(
             f"- {table['table']} ({table['source_system']}): {table['rows']} records"
@@ -237,6 +242,9 @@ def _readme(manifest: dict) -> str:
             lines.append(f"    why: {table['purpose_and_legal_basis']}")
         if table["retention"]:
             lines.append(f"    kept: {table['retention']}")
+    kept_lines = held.describe(manifest.get("kept_after_erasure") or {})
+    if kept_lines:
+        lines += ["", *kept_lines]
     lines += [
         "",
         "Each table is included as JSON and CSV; manifest.json describes them.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,6 +32,36 @@ VERIFICATION_METHODS: tuple[str, ...] = (
 )
 DEFAULT_PHONE_REGION = "US"
 MAX_TEXT = 200
+MAX_EMAIL = 254  # RFC 5321
+MAX_PHONE = 50
+# Longest value per data category; a value that does not fit is refused, not cut.
+MAX_LENGTH: dict[str, int] = {
+    "user.name.first": 100,
+    "user.name.last": 100,
+    "user.name": MAX_TEXT,
+    "user.contact.address.street": MAX_TEXT,
+    "user.contact.address.city": 100,
+    "user.contact.address.postal_code": 12,
+}
+# What a value of a category may hold. Names: letters (any script), combining marks,
+# spaces, apostrophes, hyphens, full stops and commas: "O'Brien", "Jean-Luc", "Smith, Jr.".
+# SQL or markup punctuation (; = ( ) " < > \ -- /* */) fits no name and is refused.
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[\u0300-\u036f' \u2019.,-])*$")
+_NAME_DOUBLE_PUNCTUATION = re.compile(r"--|''|\.\.|,,")
+_STREET = re.compile(r"^[\w][\w '\u2019.,#/-]*$")
+_CITY = re.compile(r"^[^\W\d_](?:[^\W\d_]|[\u0300-\u036f' \u2019.-])*$")
+_POSTAL_CODE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 -]*[A-Za-z0-9])?$")
+CATEGORY_RULES: dict[str, tuple[re.Pattern, str]] = {
+    "user.name.first": (_NAME, "letters, spaces, apostrophes, hyphens and full stops"),
+    "user.name.last": (_NAME, "letters, spaces, apostrophes, hyphens and full stops"),
+    "user.name": (_NAME, "letters, spaces, apostrophes, hyphens, full stops and commas"),
+    "user.contact.address.street": (
+        _STREET,
+        "letters, digits, spaces and . , ' # / -",
+    ),
+    "user.contact.address.city": (_CITY, "letters, spaces, apostrophes, hyphens, full stops"),
+    "user.contact.address.postal_code": (_POSTAL_CODE, "letters, digits, spaces and hyphens"),
+}
 _EMAIL = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
@@ -108,10 +139,32 @@ class DsarRequest:
         )
 
 
+def has_control_characters(text: str) -> bool:
+    """NUL, other C0/C1 controls, or invisible format characters (bidi overrides)."""
+    return any(unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
+def category_problem(category: str, text: str) -> str | None:
+    """Why ``text`` does not fit a value of ``category`` (None when it fits)."""
+    if has_control_characters(text):
+        return "holds control characters"
+    limit = MAX_LENGTH.get(category, MAX_TEXT)
+    if len(text) > limit:
+        return f"longer than {limit} characters"
+    rule = CATEGORY_RULES.get(category)
+    if rule is not None:
+        pattern, allowed = rule
+        if not pattern.match(text) or (
+            category.startswith("user.name") and _NAME_DOUBLE_PUNCTUATION.search(text)
+        ):
+            return f"may hold only {allowed}"
+    return None
+
+
 def normalise_email(value: str) -> str | None:
     """The lower-cased address when it is syntactically valid, else None."""
     text = value.strip()
-    if len(text) > 254 or not _EMAIL.match(text):
+    if len(text) > MAX_EMAIL or not _EMAIL.match(text):
         return None
     return text.lower()
 
@@ -119,7 +172,7 @@ def normalise_email(value: str) -> str | None:
 def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str | None:
     """E.164 when ``value`` is a valid number (national spellings read in ``region``)."""
     text = value.strip()
-    if not text or len(text) > 50:
+    if not text or len(text) > MAX_PHONE or has_control_characters(text):
         return None
     try:
         number = phonenumbers.parse(text, region)
@@ -145,6 +198,8 @@ def validate_correction_value(category: str, value: Any) -> tuple[str | None, st
     if not isinstance(value, str) or not value.strip():
         return None, "must be a non-empty text"
     text = value.strip()
+    if has_control_characters(text):
+        return None, "holds control characters"
     if len(text) > MAX_TEXT:
         return None, f"longer than {MAX_TEXT} characters"
     if category == "user.contact.email":
@@ -165,6 +220,9 @@ def validate_correction_value(category: str, value: Any) -> tuple[str | None, st
         return (text, None) if text in ("F", "M", "X") else (None, "must be F, M or X")
     if category.startswith("user.name") and any(char.isdigit() for char in text):
         return None, "a name holds no digits"
+    problem = category_problem(category, text)
+    if problem:
+        return None, problem
     return text, None
 
 
@@ -181,6 +239,15 @@ def validate_request(
     """
     problems: list[str] = []
     today = today or dt.date.today()
+    # NUL and other control characters are refused in every field (the register,
+    # the logs and PostgreSQL itself cannot hold them safely); values are not echoed.
+    for name, value in fields.items():
+        if isinstance(value, str) and has_control_characters(value):
+            problems.append(f"{name}: holds control characters")
+        elif isinstance(value, str) and len(value) > 1_000:
+            problems.append(f"{name}: longer than 1000 characters")
+    if problems:
+        raise IntakeError(problems)
     request_type = str(fields.get("request_type") or "").strip()
     if request_type not in jurisdictions.REQUEST_TYPES:
         problems.append(f"request_type: must be one of {', '.join(jurisdictions.REQUEST_TYPES)}")
@@ -249,8 +316,12 @@ def validate_request(
             problems.append("phone: not a valid phone number (use +<country code> for non-US)")
 
     full_name = str(fields.get("name") or fields.get("full_name") or "").strip() or None
-    if full_name and (len(full_name) > MAX_TEXT or any(char.isdigit() for char in full_name)):
-        problems.append("name: not a plausible name")
+    if full_name and any(char.isdigit() for char in full_name):
+        problems.append("name: not a plausible name (a name holds no digits)")
+    elif full_name:
+        problem = category_problem("user.name", full_name)
+        if problem:
+            problems.append(f"name: {problem}")
     date_of_birth = None
     try:
         date_of_birth = _date(fields.get("date_of_birth"))
@@ -311,6 +382,9 @@ def _validate_corrections(
     corrections: dict[str, str] = {}
     field_names = ", ".join(sorted(k for k, v in FIELD_ALIASES.items() if v in allowed))
     for name, value in raw.items():
+        if has_control_characters(str(name)) or len(str(name)) > 100:
+            problems.append("corrections: a field name holds control characters or is too long")
+            continue
         category = FIELD_ALIASES.get(str(name), str(name))
         if category not in allowed:
             problems.append(

@@ -10,7 +10,6 @@ or rejected request is not processed again, and an erasure resumes its plan.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward import audit, datamap, warehouse
-from steward.dsar import correction, erasure, export, finder, intake, register
+from steward.dsar import erasure, finder, handlers, intake, keys, outcomes, register
 from steward.dsar.finder import SubjectIdentity
 
 log = logging.getLogger(__name__)
@@ -35,12 +34,12 @@ def search_mode(engine: sa.Engine, data_map: datamap.DataMap) -> str:
     """'live' or 'index': how this request finds the subject's rows.
 
     ``auto`` (the default) searches the live tables when every identifier
-    column the finder looks up by is indexed (``bulk.ensure_finder_indexes``),
+    column the finder looks up by is indexed (``finder_indexes.ensure_finder_indexes``),
     and takes the nightly subject index where one is not (source tables a
     governance tool may not index): there it saves a scan per identifier
     column. Either way the deletion's verification re-scan is live.
     """
-    from steward.dsar import bulk
+    from steward.dsar import finder_indexes
 
     configured = os.environ.get(SEARCH_ENV, "").strip().lower()
     if not configured and os.environ.get(USE_SUBJECT_INDEX_ENV, "").lower() in {"1", "true"}:
@@ -50,7 +49,7 @@ def search_mode(engine: sa.Engine, data_map: datamap.DataMap) -> str:
         raise ValueError(f"{SEARCH_ENV}={configured!r}: expected one of {', '.join(SEARCH_MODES)}")
     if configured != "auto":
         return configured
-    return "index" if bulk.missing_finder_indexes(engine, data_map) else "live"
+    return "index" if finder_indexes.missing_finder_indexes(engine, data_map) else "live"
 
 
 def _engine(url: str | None = None) -> sa.Engine:
@@ -85,8 +84,13 @@ def validation_summary(request: intake.DsarRequest) -> dict:
 
 
 def submit(fields: dict[str, Any], url: str | None = None, actor: str = ACTOR) -> dict:
-    """Validate and register (idempotent on the ticket reference)."""
+    """Validate and register (idempotent on the ticket reference).
+
+    Raises intake.IntakeError (invalid fields) or keys.MissingKeyError (no subject
+    key configured) before anything is written.
+    """
     request = validate(fields)
+    keys.subject_key()
     submission = register.submit(_engine(url), request, actor=actor)
     return {
         "request_id": submission.request_id,
@@ -97,11 +101,11 @@ def submit(fields: dict[str, Any], url: str | None = None, actor: str = ACTOR) -
 
 
 def should_process(request_id: int, url: str | None = None) -> bool:
-    """False when the request is already completed or rejected (a second trigger)."""
+    """False when the request is already finished: completed, not found or rejected."""
     return register.get(_engine(url), request_id)["status"] not in register.TERMINAL
 
 
-def start(request_id: int, url: str | None = None) -> str:
+def start(request_id: int, url: str | None = None, *, actor: str = ACTOR) -> str:
     """Move a new request on according to its identity verification; return its status."""
     engine = _engine(url)
     row = register.get(engine, request_id)
@@ -109,13 +113,17 @@ def start(request_id: int, url: str | None = None) -> str:
     if status in register.TERMINAL or status in ("in_progress", "extended"):
         return status
     if row["verification_status"] == "failed":
-        register.transition(engine, request_id, "rejected", "identity could not be verified")
+        register.transition(
+            engine, request_id, "rejected", "identity could not be verified", actor=actor
+        )
         return "rejected"
     if row["verification_status"] != "verified":
         if status != "awaiting_verification":
-            register.transition(engine, request_id, "awaiting_verification", "identity pending")
+            register.transition(
+                engine, request_id, "awaiting_verification", "identity pending", actor=actor
+            )
         return "awaiting_verification"
-    register.transition(engine, request_id, "in_progress", "identity verified")
+    register.transition(engine, request_id, "in_progress", "identity verified", actor=actor)
     return "in_progress"
 
 
@@ -126,11 +134,21 @@ def identity_of(engine: sa.Engine, request_id: int) -> SubjectIdentity:
     return SubjectIdentity.from_json(row["resolved_identity"])
 
 
-def find(request_id: int, url: str | None = None, refresh_lookup: bool = True) -> dict:
-    """Resolve the subject and record every row of theirs; counts per table."""
+def find(
+    request_id: int, url: str | None = None, refresh_lookup: bool = True, *, actor: str = ACTOR
+) -> dict:
+    """Resolve the subject and record every row of theirs; counts per table.
+
+    Nothing found, and no earlier erasure of the identifiers on record: the
+    request ends ``not_found`` (terminal; its letter in the result; no suppression
+    entry, nothing else changed), and :func:`fulfil` and :func:`verify_and_complete`
+    do nothing for it.
+    """
     engine = _engine(url)
     data_map = datamap.load_data_map()
     row = register.get(engine, request_id)
+    if row["status"] == "not_found":
+        return {"request_id": request_id, "status": "not_found", "rows": 0}
     if row["resolved_identity"] is not None:
         identity = SubjectIdentity.from_json(row["resolved_identity"])
     else:
@@ -162,11 +180,35 @@ def find(request_id: int, url: str | None = None, refresh_lookup: bool = True) -
     }
     audit.record(
         engine,
-        ACTOR,
+        actor,
         "dsar.subject.found",
-        {**summary, "identity_digest": audit.digest(identity.as_json())},
+        {**summary, "identity_digest": keys.keyed_digest(identity.as_json())},
     )
+    if outcomes.end_if_not_found(engine, request_id, identity, summary["rows"], actor=actor):
+        summary["status"] = "not_found"
     return summary
+
+
+def _context(
+    engine: sa.Engine,
+    request_id: int,
+    row: dict,
+    data_map: datamap.DataMap,
+    *,
+    actor: str = ACTOR,
+    dry_run: bool = False,
+    max_rows: int = erasure.DEFAULT_MAX_ROWS,
+) -> handlers.RequestContext:
+    return handlers.RequestContext(
+        engine=engine,
+        request_id=request_id,
+        row=row,
+        identity=identity_of(engine, request_id),
+        data_map=data_map,
+        actor=actor,
+        dry_run=dry_run,
+        max_rows=max_rows,
+    )
 
 
 def fulfil(
@@ -175,76 +217,73 @@ def fulfil(
     *,
     dry_run: bool = False,
     max_rows: int = erasure.DEFAULT_MAX_ROWS,
+    actor: str = ACTOR,
 ) -> dict:
-    """Do what the request asks: export, erase or correct."""
+    """Do what the request asks, through its request type's handler (handlers.HANDLERS)."""
     engine = _engine(url)
-    data_map = datamap.load_data_map()
     row = register.get(engine, request_id)
     kind = row["request_type"]
-    if kind == "access":
-        return {
-            "request_type": kind,
-            **export.build_package(engine, request_id, data_map).as_dict(),
-        }
-    identity = identity_of(engine, request_id)
-    if kind == "deletion":
-        result = erasure.erase(
-            engine, request_id, identity, data_map, dry_run=dry_run, max_rows=max_rows
-        )
-        return {"request_type": kind, **result.as_dict()}
-    corrections = row["corrections"] or {}
-    result = correction.correct(
+    if row["status"] == "not_found":
+        return {"request_type": kind, "status": "not_found"}
+    handler = handlers.handler_for(kind)
+    context = _context(
         engine,
         request_id,
-        corrections,
-        identity,
-        data_map,
-        old_phone=row["phone"],
-        old_email=row["email"],
+        row,
+        datamap.load_data_map(),
+        dry_run=dry_run,
+        max_rows=max_rows,
+        actor=actor,
     )
-    return {"request_type": kind, **result}
+    return handler.fulfil(context)
 
 
-def verify_and_complete(request_id: int, url: str | None = None) -> dict:
-    """Prove the outcome; complete the request when it holds, fail loudly when not."""
+def verify_and_complete(request_id: int, url: str | None = None, *, actor: str = ACTOR) -> dict:
+    """Prove the outcome; complete the request when it holds, fail loudly when not.
+
+    Once complete, every finished register row of the subject keeps only the keyed
+    digest of its identifiers (register.forget_subject).
+    """
     engine = _engine(url)
-    data_map = datamap.load_data_map()
     row = register.get(engine, request_id)
     kind = row["request_type"]
-    if kind == "deletion":
-        report = erasure.verify_erasure(
-            engine, request_id, identity_of(engine, request_id), data_map
-        )
-        if not report["verified"]:
-            raise RuntimeError(
-                f"request {request_id}: erasure verification found residual data: "
-                + json.dumps({k: v for k, v in report.items() if k != "request_id"})
-            )
-        with finder.dbapi(engine) as connection, connection.cursor() as cursor:
-            planned, kept = erasure.plan_summary(cursor, request_id)
-        result = {"verified": True, "planned": planned, "kept": kept}
-    elif kind == "access":
-        path = export.export_dir() / f"dsar_{request_id}_access.zip"
-        result = {"verified": path.exists(), "package": path.name}
-        if not path.exists():
-            raise RuntimeError(f"request {request_id}: the export package is missing")
-    else:
-        result = {"verified": True}
+    if row["status"] == "not_found":
+        return {"request_id": request_id, "request_type": kind, "status": "not_found"}
+    if row["status"] == "completed":
+        return {"request_id": request_id, "request_type": kind, **(row["result"] or {})}
+    context = _context(engine, request_id, row, datamap.load_data_map(), actor=actor)
+    result = handlers.handler_for(kind).verify(context)
+    return complete(engine, request_id, kind, result, context.identity, actor=actor)
+
+
+def complete(
+    engine: sa.Engine,
+    request_id: int,
+    kind: str,
+    result: dict,
+    identity: SubjectIdentity,
+    *,
+    actor: str = ACTOR,
+) -> dict:
+    """Mark a proven request completed, then drop the subject's identifiers from the register."""
     if register.get(engine, request_id)["status"] not in register.TERMINAL:
-        register.transition(engine, request_id, "completed", f"{kind} fulfilled", result=result)
-    if kind == "deletion":
-        register.forget_identifiers(engine, request_id)
+        register.transition(
+            engine, request_id, "completed", f"{kind} fulfilled", actor=actor, result=result
+        )
+    register.forget_subject(engine, request_id, identity)
     return {"request_id": request_id, "request_type": kind, **result}
 
 
-def process(request_id: int, url: str | None = None) -> dict:
+def process(request_id: int, url: str | None = None, *, actor: str = ACTOR) -> dict:
     """Run every step of one registered request (the CLI's ``steward dsar run``)."""
     if not should_process(request_id, url):
-        return {"request_id": request_id, "skipped": "already completed or rejected"}
-    status = start(request_id, url)
+        return {"request_id": request_id, "skipped": "already finished"}
+    status = start(request_id, url, actor=actor)
     if status not in ("in_progress", "extended"):
         return {"request_id": request_id, "status": status}
-    found = find(request_id, url)
-    fulfilled = fulfil(request_id, url)
-    verified = verify_and_complete(request_id, url)
+    found = find(request_id, url, actor=actor)
+    if found.get("status") == "not_found":
+        return {"found": found, "status": "not_found"}
+    fulfilled = fulfil(request_id, url, actor=actor)
+    verified = verify_and_complete(request_id, url, actor=actor)
     return {"found": found, "fulfilled": fulfilled, "verified": verified}

@@ -12,7 +12,8 @@ inside the window the law gives), and moves by the paused days on resume
 (only where the law lets the clock stop while identity is verified).
 
 The register holds the subject's identifiers while the request is open (they
-are needed to fulfil it); a completed deletion request keeps only their digest.
+are needed to fulfil it); once a request of the subject is finished, every
+finished row of theirs keeps only the keyed digest (:func:`forget_subject`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from steward import audit
-from steward.dsar import jurisdictions
+from steward import audit, schema
+from steward.dsar import jurisdictions, keys
 from steward.dsar.intake import DsarRequest
 
 STATUSES: tuple[str, ...] = (
@@ -34,70 +35,22 @@ STATUSES: tuple[str, ...] = (
     "extended",
     "paused",
     "completed",
+    "not_found",
     "rejected",
 )
-TERMINAL: frozenset[str] = frozenset({"completed", "rejected"})
+# not_found: the search found no data about the subject (its own letter, no suppression).
+TERMINAL: frozenset[str] = frozenset({"completed", "not_found", "rejected"})
 TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset({"awaiting_verification", "paused", "in_progress", "rejected"}),
     "awaiting_verification": frozenset({"paused", "in_progress", "rejected"}),
     "paused": frozenset({"awaiting_verification", "in_progress", "rejected"}),
-    "in_progress": frozenset({"extended", "paused", "completed", "rejected"}),
-    "extended": frozenset({"in_progress", "paused", "completed", "rejected"}),
+    "in_progress": frozenset({"extended", "paused", "completed", "not_found", "rejected"}),
+    "extended": frozenset({"in_progress", "paused", "completed", "not_found", "rejected"}),
     "completed": frozenset(),
+    "not_found": frozenset(),
     "rejected": frozenset(),
 }
 ACTOR = "steward.dsar"
-
-_DDL = """
-create schema if not exists steward;
-
-create table if not exists steward.dsar_requests (
-    request_id bigint generated always as identity primary key,
-    ticket_reference text not null unique,      -- the idempotency key
-    request_type text not null check (request_type in ('access', 'correction', 'deletion')),
-    jurisdiction text not null,
-    received_on date not null,
-    status text not null default 'received' check (status in (
-        'received', 'awaiting_verification', 'in_progress', 'extended', 'paused',
-        'completed', 'rejected')),
-    original_due_on date,
-    due_on date,
-    confirm_by date,
-    extension_notice_by date,
-    verification_status text not null default 'pending',
-    verification_method text not null default 'none',
-    -- the subject's identifiers: needed while the request is open
-    customer_id bigint,
-    email text,
-    phone text,
-    full_name text,
-    date_of_birth date,
-    corrections jsonb,
-    subject_digest text,
-    resolved_identity jsonb,                    -- ids, e-mails, phones found: cleared on completion
-    extended_at date,
-    extension_reason text,
-    paused_at date,
-    pause_reason text,
-    paused_days integer not null default 0,
-    completed_at timestamptz,
-    rejection_reason text,
-    result jsonb,                               -- counts and digests only
-    created_at timestamptz not null default now(),
-    updated_at timestamptz not null default now()
-);
-create index if not exists dsar_requests_open_due
-    on steward.dsar_requests (due_on) where status not in ('completed', 'rejected');
-
-create table if not exists steward.dsar_status_history (
-    request_id bigint not null references steward.dsar_requests (request_id),
-    changed_at timestamptz not null default now(),
-    from_status text,
-    to_status text not null,
-    reason text
-);
-"""
-_LOCK_KEY = "steward.dsar_requests.ddl"
 
 
 class TransitionError(ValueError):
@@ -112,18 +65,18 @@ class Submission:
 
 
 def ensure_register(engine: sa.Engine) -> None:
-    """Create the register tables and the audit trail (idempotent)."""
-    audit.ensure_audit_log(engine)
-    with engine.begin() as conn:
-        conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
-        conn.exec_driver_sql(_DDL)
+    """The register's tables and the audit trail exist: Steward's schema is up to date.
+
+    The status check (steward.schema.tables) lists :data:`STATUSES`; a new status
+    comes with a revision that rewrites it.
+    """
+    schema.upgrade(engine)
 
 
 def subject_digest(request: DsarRequest) -> str:
-    """A digest of the identifiers: lets the audit refer to the subject without naming them."""
-    return audit.digest(
-        {"customer_id": request.customer_id, "email": request.email, "phone": request.phone}
-    )
+    """The keyed digest of the identifiers (:func:`keys.subject_digest`): lets the register
+    and the audit refer to the subject without naming them; not re-computable without the key."""
+    return keys.subject_digest(request.customer_id, request.email, request.phone)
 
 
 def check_transition(current: str, target: str) -> None:
@@ -136,6 +89,7 @@ def check_transition(current: str, target: str) -> None:
 
 def submit(engine: sa.Engine, request: DsarRequest, actor: str = ACTOR) -> Submission:
     """Register a validated request, or return the existing one with the same ticket."""
+    digest = subject_digest(request)  # no key: MissingKeyError before anything is written
     ensure_register(engine)
     rule = jurisdictions.rule_for(request.jurisdiction, request.request_type)
     due_on = rule.due_on(request.received_on)
@@ -155,7 +109,7 @@ def submit(engine: sa.Engine, request: DsarRequest, actor: str = ACTOR) -> Submi
         "full_name": request.full_name,
         "date_of_birth": request.date_of_birth,
         "corrections": json.dumps(request.corrections) if request.corrections else None,
-        "digest": subject_digest(request),
+        "digest": digest,
     }
     with engine.begin() as conn:
         row = conn.execute(
@@ -332,15 +286,73 @@ def transition(
     return current
 
 
+_IDENTIFIER_COLUMNS = (
+    "customer_id = null, email = null, phone = null, full_name = null, date_of_birth = null,"
+    " resolved_identity = null, corrections = null"
+)
+
+
 def forget_identifiers(engine: sa.Engine, request_id: int) -> None:
-    """After an erasure, the register keeps the digest of the identifiers only."""
+    """The request's register row keeps the keyed digest of its identifiers only."""
+    forget_subject(engine, request_id)
+
+
+def forget_subject(engine: sa.Engine, request_id: int, identity=None) -> int:
+    """Once a request is finished: every finished register row of its subject (this one and
+    earlier ones, access requests included) drops e-mail, phone, name, birth date, resolved
+    identity and corrections, keeping only the keyed digest of the identifiers it gave.
+
+    The subject is the request's resolved identity (``identity``, a
+    :class:`~steward.dsar.finder.SubjectIdentity`, default: the row's own); rows
+    of open requests keep their identifiers (they are still needed). Returns the
+    number of rows cleared.
+    """
+    key = keys.subject_key()
     with engine.begin() as conn:
-        conn.execute(
+        row = conn.execute(
             sa.text(
-                "update steward.dsar_requests set customer_id = null, email = null,"
-                " phone = null, full_name = null, date_of_birth = null,"
-                " resolved_identity = null, corrections = null, updated_at = now()"
-                " where request_id = :id"
+                "select customer_id, email, phone, resolved_identity from steward.dsar_requests"
+                " where request_id = :id for update"
             ),
             {"id": request_id},
+        ).one()
+        resolved = identity.__dict__ if identity is not None else (row.resolved_identity or {})
+        ids = sorted({*resolved.get("customer_ids", []), row.customer_id} - {None})
+        emails = sorted(
+            {e.lower() for e in [*resolved.get("emails", []), row.email] if e is not None}
         )
+        phones = sorted({p for p in [*resolved.get("phones", []), row.phone] if p is not None})
+        matches = conn.execute(
+            sa.text(
+                "select request_id, customer_id, email, phone from steward.dsar_requests as r"
+                " where (r.request_id = :id or r.status in ('completed', 'not_found', 'rejected'))"
+                " and (r.request_id = :id or r.customer_id = any(:ids)"
+                "  or lower(r.email) = any(:emails) or r.phone = any(:phones)"
+                "  or exists (select from jsonb_array_elements_text("
+                "   coalesce(r.resolved_identity -> 'customer_ids', '[]')) as c(v)"
+                "   where c.v::bigint = any(:ids)))"
+                " and (r.email is not null or r.phone is not null or r.customer_id is not null"
+                "  or r.full_name is not null or r.date_of_birth is not null"
+                "  or r.resolved_identity is not null)"
+                " for update"
+            ),
+            {"id": request_id, "ids": ids, "emails": emails, "phones": phones},
+        ).all()
+        rows = [
+            {
+                "request_id": match.request_id,
+                "digest": keys.subject_digest(match.customer_id, match.email, match.phone, key),
+            }
+            for match in matches
+        ]
+        if rows:
+            conn.execute(
+                sa.text(
+                    f"update steward.dsar_requests as r set {_IDENTIFIER_COLUMNS},"
+                    " subject_digest = v.digest, updated_at = now()"
+                    " from jsonb_to_recordset(cast(:rows as jsonb)) as v(request_id bigint,"
+                    " digest text) where r.request_id = v.request_id"
+                ),
+                {"rows": json.dumps(rows)},
+            )
+    return len(rows)

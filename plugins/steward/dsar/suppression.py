@@ -10,8 +10,10 @@ rules of the finder:
 * a customer id is suppressed when its hash is an entry, or when its account
   holds a suppressed e-mail (the finder resolves an e-mail to every account
   holding it);
-* rows keyed by a suppressed customer (directly or through the table their key
-  references) match; rows whose e-mail or phone is suppressed match when they
+* the identifier values whose hash is suppressed become the finder's subject
+  sets, and the finder's own matching finds the rows (one definition for every
+  search): rows keyed by a suppressed customer (directly or through the table
+  their key references), rows whose e-mail or phone is suppressed when they
   belong to nobody or to a suppressed customer (a shared household line does
   not make someone else's row the subject's);
 * rows an erasure deliberately kept (``retain``) or anonymised are not matches.
@@ -38,11 +40,12 @@ from psycopg2 import sql
 
 from steward import audit, datamap, warehouse
 from steward.dsar import erasure, finder
-from steward.dsar.finder import EMAIL, PHONE, SubjectIdentity, dbapi
+from steward.dsar.finder import EMAIL, SubjectIdentity, dbapi
 
 log = logging.getLogger(__name__)
 
 ACTOR = "steward.dsar.suppression"
+RESCAN_PHASE = "rescan"
 _BLOCK = 64  # SHA-256 block size, bytes
 
 
@@ -72,96 +75,92 @@ def _col(column: str) -> sql.Composable:
     return sql.SQL("t.{}").format(sql.Identifier(column))
 
 
-def _collect_matches(cursor, data_map: datamap.DataMap, params: dict) -> list[int]:
-    """Fill temp table ``rescan_rows``; return the suppressed customer ids found."""
+def _collect_matches(cursor, data_map: datamap.DataMap, params: dict, plan_id: int) -> list[int]:
+    """Record the rows of suppressed subjects (phase ``rescan`` of ``plan_id``); their ids.
+
+    The hashes select identifier values present in the warehouse; those values
+    become the finder's subject sets (one pseudo-request, ``plan_id``) and the
+    finder's own matching (:func:`steward.dsar.finder.match_subject_sets`) finds
+    the rows: the same rules as every request, free text aside.
+    """
     tables = finder.subject_tables(data_map)
-    by_name = {table.qualified_name: table for table in data_map.tables}
     cursor.execute(
         "create temp table rescan_hashes on commit drop as"
         " select identifier_kind, identifier_hash from steward.dsar_suppressions"
     )
     cursor.execute("create index on rescan_hashes (identifier_kind, identifier_hash)")
     cursor.execute("analyze rescan_hashes")
-    cursor.execute(
-        sql.SQL(
-            "create temp table rescan_phone_keys on commit drop as"
-            " select distinct l.raw_value from steward.phone_lookup as l"
-            " where l.e164 is not null and {}"
-        ).format(_suppressed("phone", sql.SQL("l.e164"))),
-        params,
-    )
+    cursor.execute("create temp table rescan_emails (email text primary key) on commit drop")
+    for table in tables:
+        for column in finder.columns_of(table, EMAIL):
+            cursor.execute(
+                sql.SQL(
+                    "insert into rescan_emails select distinct lower({c}) from {t} as t"
+                    " where {c} is not null and {suppressed} on conflict do nothing"
+                ).format(
+                    c=_col(column),
+                    t=sql.Identifier(table.schema, table.name),
+                    suppressed=_suppressed("email", sql.SQL("lower({})").format(_col(column))),
+                ),
+                params,
+            )
+    # A customer is suppressed by its id, or (as the finder resolves an e-mail to
+    # every account holding it) by a suppressed e-mail on one of its rows.
     cursor.execute("create temp table rescan_customers (customer_id bigint) on commit drop")
     for table in tables:
         owner = finder.owner_column(table)
-        if owner is None or table.subject != "customer":
+        if owner is None or not finder.resolves_by_email(table):
             continue
-        target = sql.Identifier(table.schema, table.name)
         matches = [_suppressed("customer_id", sql.SQL("{}::text").format(_col(owner)))]
         matches += [
-            _suppressed("email", sql.SQL("lower({})").format(_col(c)))
+            sql.SQL("lower({}) in (select email from rescan_emails)").format(_col(c))
             for c in finder.columns_of(table, EMAIL)
         ]
         cursor.execute(
             sql.SQL(
                 "insert into rescan_customers select distinct {owner} from {t} as t"
                 " where {owner} is not null and ({matches})"
-            ).format(owner=_col(owner), t=target, matches=sql.SQL(" or ").join(matches)),
+            ).format(
+                owner=_col(owner),
+                t=sql.Identifier(table.schema, table.name),
+                matches=sql.SQL(" or ").join(matches),
+            ),
             params,
         )
     cursor.execute("select distinct customer_id from rescan_customers order by 1")
     ids = [int(row[0]) for row in cursor.fetchall()]
-    cursor.execute(
-        "create temp table rescan_rows (table_name text, row_key jsonb, matched_by text,"
-        " owned boolean, primary key (table_name, row_key, matched_by)) on commit drop"
+    finder.drop_subject_sets(cursor)
+    finder._temp_table(
+        cursor,
+        "dsar_find_ids",
+        "request_id bigint, customer_id bigint, primary key (request_id, customer_id)",
+        [(plan_id, customer) for customer in ids],
     )
-    for table in tables:
-        target = sql.Identifier(table.schema, table.name)
-        owner = finder.owner_column(table)
-        owned = finder._owned_condition(table, by_name)
-        owned_sql = owned[0] if owned and ids else sql.SQL("false")
-        conditions: list[tuple[str, sql.Composable]] = []
-        if owned and ids:
-            conditions.append((owned[1], owned[0]))
-        unowned = (
-            sql.SQL(" and (t.{0} is null or t.{0} = any(%(ids)s))").format(sql.Identifier(owner))
-            if owner
-            else sql.SQL("")
-        )
-        for column in finder.columns_of(table, EMAIL):
-            conditions.append(
-                ("email", _suppressed("email", sql.SQL("lower({})").format(_col(column))) + unowned)
-            )
-        for column in finder.columns_of(table, PHONE):
-            conditions.append(
-                (
-                    "phone",
-                    sql.SQL(
-                        "steward.phone_raw_key({}) in (select raw_value from rescan_phone_keys)"
-                    ).format(_col(column))
-                    + unowned,
-                )
-            )
-        key = finder._row_key(table)
-        for matched_by, condition in conditions:
-            # Rows an erasure kept on purpose, or already anonymised, are not re-ingested data.
-            cursor.execute(
-                sql.SQL(
-                    "insert into rescan_rows select {name}, {key}, {matched},"
-                    " coalesce({owned}, false) from {t} as t where ({condition})"
-                    " and not exists (select from steward.dsar_erasure_plan as p"
-                    "  where p.table_name = {name} and p.row_key = {key}"
-                    "  and (p.action = 'retain' or (p.action = 'anonymise' and p.done)))"
-                    " on conflict do nothing"
-                ).format(
-                    name=sql.Literal(table.qualified_name),
-                    key=key,
-                    matched=sql.Literal(matched_by),
-                    owned=owned_sql,
-                    t=target,
-                    condition=condition,
-                ),
-                {**params, "ids": ids},
-            )
+    cursor.execute(
+        "create temp table dsar_find_emails as select %s::bigint as request_id, email"
+        " from rescan_emails",
+        (plan_id,),
+    )
+    cursor.execute(
+        sql.SQL(
+            "create temp table dsar_find_phone_keys as"
+            " select distinct %(plan_id)s::bigint as request_id, l.raw_value"
+            " from steward.phone_lookup as l where l.e164 is not null and {}"
+        ).format(_suppressed("phone", sql.SQL("l.e164"))),
+        {**params, "plan_id": plan_id},
+    )
+    for name in ("dsar_find_emails", "dsar_find_phone_keys"):
+        cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
+    finder.match_subject_sets(cursor, data_map, RESCAN_PHASE, mentions=False)
+    finder.drop_subject_sets(cursor)
+    # Rows an erasure kept on purpose, or already anonymised, are not re-ingested data.
+    cursor.execute(
+        "delete from steward.dsar_subject_rows as s where s.request_id = %s and s.phase = %s"
+        " and exists (select from steward.dsar_erasure_plan as p"
+        "  where p.table_name = s.table_name and p.row_key = s.row_key"
+        "  and (p.action = 'retain' or (p.action = 'anonymise' and p.done)))",
+        (plan_id, RESCAN_PHASE),
+    )
     return ids
 
 
@@ -197,11 +196,19 @@ def rescan(
     engine: sa.Engine = warehouse.engine(url)
     data_map = datamap.load_data_map()
     erasure.ensure_tables(engine)
-    if refresh_lookup:
-        finder.refresh_lookup(engine)
+    summary: dict = {"apply": apply, "matched": {}, "matched_total": 0}
+    with engine.connect() as conn:
+        entries = conn.execute(sa.text("select count(*) from steward.dsar_suppressions")).scalar()
+    if not entries:
+        # Nobody erased yet: nothing to re-scan, and no key needed to hash nothing.
+        summary["suppression_entries"] = 0
+        audit.record(engine, actor, "dsar.suppression.rescanned", summary)
+        return summary
+    # The key is configured or the re-scan stops here, before anything is read or changed.
     ipad, opad = hmac_pads(erasure.suppression_salt(engine))
     params = {"ipad": ipad, "opad": opad}
-    summary: dict = {"apply": apply, "matched": {}, "matched_total": 0}
+    if refresh_lookup:
+        finder.refresh_lookup(engine)
     with dbapi(engine) as connection:
         with connection.cursor() as cursor:
             cursor.execute("select pg_advisory_xact_lock(hashtext('steward.dsar.suppression'))")
@@ -211,10 +218,13 @@ def rescan(
             summary["resumed_rows"] = _resume_unfinished(connection, data_map, batch_size)
             with connection.cursor() as cursor:
                 cursor.execute("select pg_advisory_xact_lock(hashtext('steward.dsar.suppression'))")
+        plan_id = -int(time.time() * 1000)
         with connection.cursor() as cursor:
-            ids = _collect_matches(cursor, data_map, params)
+            ids = _collect_matches(cursor, data_map, params, plan_id)
             cursor.execute(
-                "select table_name, count(distinct row_key) from rescan_rows group by 1 order by 1"
+                "select table_name, count(distinct row_key) from steward.dsar_subject_rows"
+                " where request_id = %s and phase = %s group by 1 order by 1",
+                (plan_id, RESCAN_PHASE),
             )
             summary["matched"] = dict(cursor.fetchall())
             summary["matched_total"] = sum(summary["matched"].values())
@@ -224,12 +234,10 @@ def rescan(
                 audit.record(engine, actor, "dsar.suppression.rescanned", summary)
                 log.info("suppression rescan: %d rows matched", summary["matched_total"])
                 return summary
-            plan_id = -int(time.time() * 1000)
             cursor.execute(
-                "insert into steward.dsar_subject_rows"
-                " (request_id, phase, table_name, row_key, matched_by, owned)"
-                " select %s, 'find', table_name, row_key, matched_by, owned from rescan_rows",
-                (plan_id,),
+                "update steward.dsar_subject_rows set phase = 'find'"
+                " where request_id = %s and phase = %s",
+                (plan_id, RESCAN_PHASE),
             )
             erasure.build_plan(cursor, plan_id, SubjectIdentity(customer_ids=ids), data_map)
             planned, kept = erasure.plan_summary(cursor, plan_id)

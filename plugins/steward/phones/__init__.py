@@ -6,7 +6,6 @@ warehouse table ``steward.phone_lookup`` that dbt models join to.
 
 from steward.phones.lookup import (
     LookupRefreshReport,
-    ensure_lookup_table,
     refresh_phone_lookup,
 )
 from steward.phones.normalise import (
@@ -26,7 +25,6 @@ __all__ = [
     "ParseStatus",
     "PhoneParse",
     "PhoneSource",
-    "ensure_lookup_table",
     "normalise_raw",
     "refresh_phone_lookup",
     "sources_from_data_map",

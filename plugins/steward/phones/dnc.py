@@ -40,6 +40,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from psycopg2 import sql
 
+from steward import schema
+
 log = logging.getLogger(__name__)
 
 REGISTRY_SCHEMA = "steward"
@@ -55,40 +57,6 @@ _SAMPLE_LINES = 10  # line numbers kept per rejection reason, to find them in th
 _NANP = re.compile(r"[2-9][0-9]{2}[2-9][0-9]{6}")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _ACTIONS = {"a": "A", "add": "A", "+": "A", "d": "D", "delete": "D", "del": "D", "-": "D"}
-
-_DDL = f"""
-create schema if not exists {REGISTRY_SCHEMA};
-
-create table if not exists {REGISTRY_SCHEMA}.{IMPORTS_TABLE} (
-    import_id bigint generated always as identity primary key,
-    import_kind text not null check (import_kind in ('full', 'changes')),
-    snapshot_date date not null,    -- the registry's date of the download
-    source_file text not null,      -- base name of the file
-    file_sha256 text not null,
-    lines_read bigint not null,
-    numbers_accepted bigint not null,
-    lines_rejected bigint not null,
-    rejected_by_reason jsonb not null,
-    numbers_added bigint not null,
-    numbers_removed bigint not null,
-    imported_at timestamptz not null default now()
-);
-
-create table if not exists {REGISTRY_SCHEMA}.{REGISTRY_TABLE} (
-    phone_number text not null check (phone_number ~ '^[2-9][0-9]{{2}}[2-9][0-9]{{6}}$'),
-    listed_on date not null,
-    delisted_on date,               -- null while the number is on the registry
-    source_file text not null,
-    import_id bigint not null,
-    check (delisted_on is null or delisted_on >= listed_on)
-);
-
-create unique index if not exists dnc_registry_listed_number
-on {REGISTRY_SCHEMA}.{REGISTRY_TABLE} (phone_number) where delisted_on is null;
-
-create index if not exists dnc_registry_number_interval
-on {REGISTRY_SCHEMA}.{REGISTRY_TABLE} (phone_number, listed_on);
-"""
 
 
 class RegistryImportError(RuntimeError):
@@ -240,12 +208,6 @@ def registry_engine(url: str | None = None) -> sa.Engine:
     return warehouse.engine(url)
 
 
-def ensure_registry_tables(connection) -> None:
-    """Create ``steward.dnc_registry`` and its import log if missing (DBAPI connection)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_DDL)
-
-
 def import_registry_file(
     path: str | Path,
     *,
@@ -276,12 +238,12 @@ def import_registry_file(
     registry = sql.Identifier(REGISTRY_SCHEMA, REGISTRY_TABLE)
     imports = sql.Identifier(REGISTRY_SCHEMA, IMPORTS_TABLE)
 
+    schema.upgrade(engine)
     pooled = engine.raw_connection()
     connection = pooled.driver_connection
     try:
         with connection.cursor() as cursor:
             cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY,))
-        ensure_registry_tables(connection)
         with connection.cursor() as cursor:
             cursor.execute(
                 sql.SQL(
@@ -389,6 +351,10 @@ def import_registry_file(
                 sql.SQL("select count(*) from {} where delisted_on is null").format(registry)
             )
             listed_after = cursor.fetchone()[0]
+            if not dry_run:
+                # Statistics where the registry is written: the phone marts join it on
+                # millions of numbers, and autovacuum may be off.
+                cursor.execute(sql.SQL("analyze {}").format(registry))
         if dry_run:
             connection.rollback()
         else:

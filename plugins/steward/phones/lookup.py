@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, field
 import sqlalchemy as sa
 from psycopg2 import sql
 
+from steward import schema
 from steward.phones.normalise import (
     DEFAULT_REGION,
     MAX_RAW_LENGTH,
@@ -88,44 +89,6 @@ _COPY_COLUMNS = (
     "library_version",
 )
 
-_DDL = f"""
-create schema if not exists {LOOKUP_SCHEMA};
-
-create table if not exists {LOOKUP_SCHEMA}.{LOOKUP_TABLE} (
-    raw_value text not null,        -- steward.phone_raw_key(raw)
-    region_hint text not null,      -- steward.phone_region_key(country); '' when unknown
-    e164 text,                      -- set only when parse_status = 'valid'
-    parse_status text not null,     -- valid | possible_but_invalid | invalid | unparseable | empty
-    number_type text,               -- mobile | fixed_line | fixed_line_or_mobile | voip | ...
-    region_code text,               -- region of the number itself ('001': non-geographic)
-    has_extension boolean not null,
-    rescued_idd boolean not null,   -- '00' read as '+' where it is not the IDD (US: 011)
-    region_used text not null,      -- the region national spellings were read in
-    failure_reason text,
-    default_region text not null,
-    library_version text not null,  -- PARSER_VERSION: phonenumbers version + Steward revision
-    parsed_at timestamptz not null default now(),
-    constraint phone_lookup_pkey primary key (raw_value, region_hint)
-);
-
--- What the last refresh scanned: incremental nights only read rows written since.
-create table if not exists {LOOKUP_SCHEMA}.{STATE_TABLE} (
-    state_key text primary key,
-    sources_signature text not null,    -- the phone columns and country hint scanned
-    watermark xid8 not null,            -- rows written by older transactions were scanned
-    full_scan_at timestamptz not null,  -- the last scan of every row (prunes the lookup)
-    refreshed_at timestamptz not null
-);
-
-create or replace function {LOOKUP_SCHEMA}.phone_raw_key(raw text) returns text
-language sql immutable parallel safe
-as $$ select left(coalesce(raw, ''), {RAW_KEY_LENGTH}) $$;
-
-create or replace function {LOOKUP_SCHEMA}.phone_region_key(country text) returns text
-language sql immutable parallel safe
-as $$ select coalesce(upper(btrim(country)), '') $$;
-"""
-
 
 @dataclass
 class LookupRefreshReport:
@@ -149,12 +112,6 @@ class LookupRefreshReport:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def ensure_lookup_table(connection) -> None:
-    """Create ``steward.phone_lookup`` and its key functions if missing (DBAPI connection)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_DDL)
 
 
 def refresh_phone_lookup(
@@ -199,6 +156,7 @@ def refresh_phone_lookup(
     lookup = sql.Identifier(LOOKUP_SCHEMA, LOOKUP_TABLE)
 
     timings: dict[str, float] = {}
+    schema.upgrade(engine)
     pooled = engine.raw_connection()
     connection = pooled.driver_connection
     try:
@@ -210,7 +168,6 @@ def refresh_phone_lookup(
             # Row estimates of a union of phone columns are guesses (PostgreSQL
             # has no statistics of the pairs): left alone it sorts 20M rows.
             cursor.execute("set local enable_sort = off")
-        ensure_lookup_table(connection)
 
         mark = time.perf_counter()
         with connection.cursor() as cursor:
@@ -313,6 +270,11 @@ def refresh_phone_lookup(
             timings["build_key"] = time.perf_counter() - mark
 
         with connection.cursor() as cursor:
+            # Statistics where the table is written: the phone marts, the dedupe input and
+            # the subject index join it on millions of rows, and autovacuum may be off.
+            mark = time.perf_counter()
+            cursor.execute(sql.SQL("analyze {}").format(lookup))
+            timings["analyze"] = time.perf_counter() - mark
             cursor.execute(
                 sql.SQL("select parse_status, count(*) from {} group by parse_status").format(
                     lookup

@@ -14,7 +14,7 @@ import logging
 
 import sqlalchemy as sa
 
-from steward.phones.dnc import ensure_registry_tables
+from steward import schema
 from steward.phones.lookup import refresh_phone_lookup
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,8 @@ def run_refresh(url: str | None = None) -> dict:
     Runs before dbt builds the phone models. Returns the refresh's counts.
     """
     engine = _engine(url)
-    pooled = engine.raw_connection()
-    try:
-        # dbt's DNC models read these: they exist, even empty, before any import.
-        ensure_registry_tables(pooled.driver_connection)
-        pooled.driver_connection.commit()
-    finally:
-        pooled.close()
+    # dbt's DNC models read the registry's tables: they exist, even empty, before any import.
+    schema.upgrade(engine)
     report = refresh_phone_lookup(engine)
     return {
         "scan": report.scan,

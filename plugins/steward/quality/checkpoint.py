@@ -28,7 +28,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from steward import paths
+from steward import paths, schema
+from steward.quality import data_docs
 from steward.quality.suite import SUITE_NAME, PhoneQualityTables, build_suite
 
 log = logging.getLogger(__name__)
@@ -61,26 +62,6 @@ _VALUE_KEYS = (
     "unexpected_rows",
     "details",
 )
-
-_DDL = f"""
-create schema if not exists {RESULTS_SCHEMA};
-create table if not exists {RESULTS_SCHEMA}.{RESULTS_TABLE} (
-    run_id text not null,
-    run_at timestamptz not null,
-    suite_name text not null,
-    expectation_type text not null,
-    check_name text not null,          -- meta.steward_check of the expectation
-    column_name text,
-    success boolean not null,
-    observed_value double precision,   -- a count or a share, never a record value
-    unexpected_count bigint,
-    unexpected_percent double precision,
-    element_count bigint,
-    primary key (run_id, check_name)
-);
-create index if not exists {RESULTS_TABLE}_trend_idx
-    on {RESULTS_SCHEMA}.{RESULTS_TABLE} (suite_name, check_name, run_at);
-"""
 
 
 def expectations_dir() -> Path:
@@ -226,6 +207,8 @@ def run_checkpoint(
     checkpoint = configure(context, tables)
     run_at = dt.datetime.now(dt.UTC)
     result = checkpoint.run()
+    # GX's pages load their CSS/JS from CDNs: point them at vendored copies.
+    data_docs.make_offline(data_docs_dir(context_dir))
     checks = [
         check for validation in result.run_results.values() for check in _summarise(validation)
     ]
@@ -294,8 +277,8 @@ def store_results(
     engine: sa.Engine, run_id: str, run_at: dt.datetime, suite: str, checks: list[CheckResult]
 ) -> None:
     """Append this run's summary rows to ``steward.quality_results`` (idempotent per run)."""
+    schema.upgrade(engine)
     with engine.begin() as connection:
-        connection.exec_driver_sql(_DDL)
         connection.execute(
             sa.text(
                 f"insert into {RESULTS_SCHEMA}.{RESULTS_TABLE} (run_id, run_at, suite_name,"

@@ -73,9 +73,9 @@ def build_suite(tables: PhoneQualityTables | None = None) -> gx.ExpectationSuite
         gxe.UnexpectedRowsExpectation(
             # Ids only: the rows come back to GX, and a number must never reach the docs.
             unexpected_rows_query=(
+                # GX pastes "{batch}" as "(select ...) as subselect": no alias of ours after it.
                 f"select violation.call_id from {violations} as violation"
-                " where exists (select from {batch} as phone_record"
-                " where phone_record.e164 = violation.e164)"
+                " where violation.e164 in (select e164 from {batch})"
             ),
             description="No outbound campaign call dialled one of our customers' numbers "
             "while it was not contactable (national DNC, opt-out, revoked consent).",

@@ -1,7 +1,10 @@
-"""Run the retention dbt models and the verification test, in-process.
+"""The retention dbt models and the verification test, run in-process: the CLI's path.
 
-dbt's artefacts go to a private temporary folder (several people and jobs run
-dbt at once); connection details come from :func:`steward.warehouse.dbt_env`.
+``steward retention run`` (and the tests, benchmarks) build the models before
+they plan and verify after they apply, here. The nightly DAG does not: there
+Cosmos builds the same selectors (``steward.airflow.nightly``), and the
+executor runs with ``build=False``. Both name selectors of
+``dbt_project/selectors.yml``; the vars are :func:`retention_vars` either way.
 """
 
 from __future__ import annotations
@@ -9,30 +12,17 @@ from __future__ import annotations
 import json
 
 from steward import dbt_runner as shared_dbt_runner
-from steward import warehouse
 from steward.dbt_runner import DbtError
 
-STAGING_SCHEMA = "staging"
-
-# What `steward retention run` builds before it executes, and tests after.
-BUILD_SELECTORS = ("+path:models/intermediate/retention", "+path:models/marts/retention")
+# Selectors of dbt_project/selectors.yml.
+BUILD_SELECTOR = "retention"  # the staging views are there already
+BUILD_SELECTOR_WITH_STAGING = "retention_with_staging"  # a warehouse where dbt never ran
+VERIFICATION_SELECTOR = "retention_verification"
 VERIFICATION_TEST = "retention_no_due_rows_remain"
 
 
 def _invoke(url: str | None, arguments: list[str]):
     return shared_dbt_runner.run(arguments, url)
-
-
-def _staging_built(url: str | None) -> bool:
-    """Are dbt's staging views there already (the nightly run builds them first)?"""
-    import sqlalchemy as sa
-
-    with warehouse.engine(url).connect() as conn:
-        views = conn.execute(
-            sa.text("select count(*) from information_schema.views where table_schema = :schema"),
-            {"schema": STAGING_SCHEMA},
-        ).scalar_one()
-    return views > 0
 
 
 def retention_vars(
@@ -44,19 +34,23 @@ def retention_vars(
     return json.dumps(values, sort_keys=True)
 
 
+def build_selector(url: str | None) -> str:
+    """The retention models, and the staging views too when dbt never built them.
+
+    Rebuilding a staging view drops the views built on it (dbt replaces views with
+    ``drop ... cascade``): when staging is there, leave it as the nightly run built it.
+    """
+    return BUILD_SELECTOR if shared_dbt_runner.staging_built(url) else BUILD_SELECTOR_WITH_STAGING
+
+
 def build(url: str | None, as_of: str, period_overrides: dict[str, str]) -> None:
     """Build the retention models (and their upstream seed/views) with their tests."""
-    # Rebuilding a staging view drops the views built on it (dbt replaces views with
-    # `drop ... cascade`): when staging is there, leave it as the nightly run built it.
-    excluded = [VERIFICATION_TEST, *(["path:models/staging"] if _staging_built(url) else [])]
     result = _invoke(
         url,
         [
             "build",
-            "--select",
-            *BUILD_SELECTORS,
-            "--exclude",
-            *excluded,
+            "--selector",
+            build_selector(url),
             "--vars",
             retention_vars(as_of, period_overrides),
         ],
@@ -76,8 +70,8 @@ def verify(
         url,
         [
             "test",
-            "--select",
-            VERIFICATION_TEST,
+            "--selector",
+            VERIFICATION_SELECTOR,
             "--vars",
             retention_vars(as_of, period_overrides, policies),
         ],

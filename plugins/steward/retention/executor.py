@@ -21,20 +21,43 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import signal
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from psycopg2 import sql
 
-from steward import warehouse
-from steward.retention import dbt_runner, store, strategies
-from steward.retention.policies import Policy, PolicyError, PolicySet, load_policies
+from steward import schema, warehouse
+from steward.engine import batches, files
+from steward.retention import dbt_runner, strategies
+from steward.retention.approvals import approve
+from steward.retention.batch_sql import SAFE_TYPE, batch_statement
+from steward.retention.policies import Policy, PolicySet, load_policies
+from steward.retention.run_model import (
+    PolicyOutcome,
+    RetentionError,
+    RunOptions,
+    RunTimings,
+    summarise,
+    totals_from_audit,
+)
+
+# Callers import these from here; they live with what they are for.
+__all__ = [
+    "SAFE_TYPE",
+    "Executor",
+    "PolicyOutcome",
+    "RetentionError",
+    "RunOptions",
+    "RunTimings",
+    "approve",
+    "batch_statement",
+    "run",
+    "summarise",
+    "totals_from_audit",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,95 +74,16 @@ HOLDS_DIGEST = sql.SQL(
     "select md5(coalesce(string_agg(legal_holds::text, '|' order by legal_holds.hold_id), ''))"
     " from {} as legal_holds"
 ).format(sql.Identifier(*HOLDS_VIEW))
-SAFE_TYPE = re.compile(r"^[a-z][a-z0-9 ]*$")
 LOCK_TIMEOUT = "10s"
-FILE_WORKERS = 8
-
-
-class RetentionError(RuntimeError):
-    """The run cannot proceed (another executor runs, no secret, dbt failed ...)."""
-
-
-@dataclass
-class PolicyOutcome:
-    policy: str
-    rule: str
-    action: str
-    status: str
-    overdue: int = 0
-    held_back: int = 0
-    due: int = 0
-    table_rows: int = 0
-    due_share: float = 0.0
-    deleted: int = 0
-    anonymised: int = 0
-    files_removed: int = 0
-    files_missing: int = 0
-    batches: int = 0
-    stopped_by_breaker: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "rule": self.rule,
-            "action": self.action,
-            "status": self.status,
-            "overdue": self.overdue,
-            "held_back": self.held_back,
-            "due": self.due,
-            "table_rows": self.table_rows,
-            "due_share": round(self.due_share, 6),
-            "deleted": self.deleted,
-            "anonymised": self.anonymised,
-            "files_removed": self.files_removed,
-            "files_missing": self.files_missing,
-            "batches": self.batches,
-            "stopped_by_breaker": self.stopped_by_breaker,
-        }
-
-
-@dataclass
-class RunTimings:
-    longest_batch_seconds: float = 0.0
-    batch_seconds: float = 0.0
-    batches: int = 0
-
-
-@dataclass
-class RunOptions:
-    apply: bool = False
-    max_share: float | None = None
-    policies: tuple[str, ...] = ()
-    batch_size: int | None = None
-    as_of: dt.datetime | None = None
-    build: bool = True
-    verify: bool = True
-
-
-@dataclass
-class _Batch:
-    number: int
-    after_sort: int
-    after_key: str
-    timings: RunTimings = field(default_factory=RunTimings)
+ACTOR = "steward.retention"
 
 
 def _kill_point(point: str, counter: int, policy_counter: int = 0, policy: str = "") -> None:
+    # Every named point is also one of the engine's numbered crash points.
+    batches.crashpoint(f"retention_{point}")
     hook = os.environ.get(KILL_HOOK_ENV, "")
     if hook and hook in (f"{point}:{counter}", f"{point}:{policy_counter}@{policy}"):
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _remove_file(path: str) -> str:
-    """Remove one file by path or fsspec URL: ``removed`` or ``already_gone``."""
-    import fsspec
-
-    filesystem, local = fsspec.core.url_to_fs(path)
-    try:
-        filesystem.rm(local)
-    except FileNotFoundError:
-        return "already_gone"
-    return "removed"
 
 
 def _execution_order(policies: list[Policy]) -> list[Policy]:
@@ -199,7 +143,7 @@ class Executor:
         from steward.retention.policies import check_against_warehouse
 
         column_types = check_against_warehouse(self.policy_set, self.engine)
-        store.ensure_tables(self.engine)
+        schema.upgrade(self.engine)
         lock = self._connect()
         lock.autocommit = True
         try:
@@ -210,6 +154,29 @@ class Executor:
             return self._run_locked(options, selected, column_types)
         finally:
             lock.close()
+
+    def next_as_of(self, apply: bool) -> dt.datetime:
+        """The as-of instant the next run (``options.as_of`` unset) will plan for:
+        an interrupted applied run's own, when an applied run resumes, else now.
+
+        The nightly DAG asks before Cosmos builds the retention models, builds them
+        for this instant, then runs with ``as_of`` set to it and ``build=False``.
+        """
+        from steward.retention.policies import check_against_warehouse
+
+        check_against_warehouse(self.policy_set, self.engine)  # fail before dbt runs
+        schema.upgrade(self.engine)
+        if apply:
+            with self.engine.connect() as conn:
+                resumed = conn.execute(
+                    sa.text(
+                        "select as_of from steward.retention_runs where run_mode = 'apply'"
+                        " and run_status = 'running' order by started_at desc limit 1"
+                    )
+                ).scalar()
+            if resumed is not None:
+                return resumed
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def _start_or_resume(self, options: RunOptions, selected: list[Policy]) -> tuple[dict, bool]:
         mode = "apply" if options.apply else "dry_run"
@@ -288,12 +255,14 @@ class Executor:
                     if outcome.status in ("pending", "running"):
                         self._execute_policy(run, policy, outcome, column_types, key)
                         outcome.status = "done"
-            self._totals_from_audit(run_id, outcomes)
+            totals_from_audit(self.engine, run_id, outcomes)
             verification = None
             if options.apply and options.verify and options.build:
                 completed = [name for name, o in outcomes.items() if o.status == "done"]
                 verification = dbt_runner.verify(self.url, as_of_text, overrides, completed)
-            summary = self._summary(run, options.apply, resumed, outcomes, verification, started)
+            summary = summarise(
+                run, options.apply, resumed, outcomes, verification, started, self.timings
+            )
         except BaseException as exc:
             if not options.apply:
                 self._finish(run_id, "failed", None)
@@ -472,7 +441,7 @@ class Executor:
         run_id = run["run_id"]
         self._set_status(run_id, policy.name, "running")
         self._log(run_id, "policy_started", policy.name, due=outcome.due)
-        statement = self._batch_statement(policy, column_types[policy.name], key)
+        statement = batch_statement(policy, column_types[policy.name], key)
         # Files queued by a batch whose process died before removing them.
         self._remove_files(run_id, policy.name)
         conn = self._connect()
@@ -523,6 +492,20 @@ class Executor:
                         raise RetentionError(
                             "legal holds changed during the run: rerun to rebuild the plan"
                         )
+                # The human audit trail: this batch, in the same transaction.
+                batches.audit_batch(
+                    conn,
+                    ACTOR,
+                    f"retention.{policy.action}.batch",
+                    {
+                        "run_id": run_id,
+                        "policy": policy.name,
+                        "rule": policy.rule_name,
+                        "batch_no": batch_no,
+                        "rows": int(row[0]),
+                        "keys_sha256": row[3],
+                    },
+                )
                 _kill_point("before_commit", *here)
                 conn.commit()
                 elapsed = time.monotonic() - began
@@ -549,123 +532,6 @@ class Executor:
             conn.close()
         self._log(run_id, "policy_done", policy.name)
 
-    def _batch_statement(self, policy: Policy, types: dict[str, str], key) -> sql.Composed:
-        table = sql.Identifier(policy.schema, policy.table)
-        matches = []
-        for position, column in enumerate(policy.primary_key, start=1):
-            data_type = types[column]
-            if not SAFE_TYPE.match(data_type):
-                raise RetentionError(f"{policy.name}.{column}: unexpected type {data_type!r}")
-            matches.append(
-                sql.SQL("t.{column} = cast(b.key_parts[{position}] as {data_type})").format(
-                    column=sql.Identifier(column),
-                    position=sql.Literal(position),
-                    data_type=sql.SQL(data_type),
-                )
-            )
-        match = sql.SQL(" and ").join(matches)
-        if len(policy.primary_key) == 1:
-            # One key column: probe its index with `= any(array(...))`; a join
-            # lets the planner hash the batch against a full scan of the table.
-            (column,) = policy.primary_key
-            where = sql.SQL(
-                "t.{column} = any(array(select cast(b.key_parts[1] as {data_type})"
-                " from batch as b))"
-            ).format(column=sql.Identifier(column), data_type=sql.SQL(types[column]))
-            from_batch, using_batch = sql.SQL(""), sql.SQL("")
-            record_key = sql.SQL("t.{column}::text").format(column=sql.Identifier(column))
-        else:
-            where, record_key = match, sql.SQL("b.record_key")
-            from_batch, using_batch = sql.SQL(" from batch as b"), sql.SQL(" using batch as b")
-        extra_ctes = sql.SQL("")
-        if policy.action == "anonymise":
-            assignments = sql.SQL(", ").join(
-                sql.SQL("{column} = {expression}").format(
-                    column=sql.Identifier(masked.column),
-                    expression=strategies.STRATEGIES[masked.strategy].sql(
-                        sql.SQL("t.") + sql.Identifier(masked.column),
-                        types[masked.column],
-                        masked.params,
-                        key,
-                    ),
-                )
-                for masked in policy.masking
-            )
-            change = sql.SQL(
-                "update {table} as t set {assignments}{from_} where {where}"
-                " returning {record_key} as record_key"
-            ).format(
-                table=table,
-                assignments=assignments,
-                from_=from_batch,
-                where=where,
-                record_key=record_key,
-            )
-            extra_ctes = sql.SQL(
-                ", ledger as (insert into steward.retention_anonymised (policy_name, record_key,"
-                " run_id) select %(policy)s, record_key, %(run_id)s from affected"
-                " on conflict do nothing)"
-            )
-        else:
-            returning = sql.SQL("{record_key} as record_key").format(record_key=record_key)
-            if policy.file_column:
-                returning += sql.SQL(", t.{file_column} as file_path").format(
-                    file_column=sql.Identifier(policy.file_column)
-                )
-                extra_ctes = sql.SQL(
-                    ", files as (insert into steward.retention_files (run_id, policy_name,"
-                    " batch_no, storage_path) select %(run_id)s, %(policy)s, %(batch_no)s,"
-                    " file_path from affected where file_path is not null on conflict do nothing)"
-                )
-            change = sql.SQL(
-                "delete from {table} as t{using_} where {where} returning {ret}"
-            ).format(
-                table=table,
-                using_=using_batch,
-                where=where,
-                ret=returning,
-            )
-        return sql.SQL(
-            """
-            with batch as materialized (
-                select d.record_key, d.key_parts, d.sort_key
-                from steward.retention_due_keys as d
-                where d.policy_name = %(policy)s
-                  and (d.sort_key, d.record_key) > (%(after_sort)s, %(after_key)s)
-                order by d.sort_key, d.record_key
-                limit %(limit)s
-            ),
-            affected as ({change}){extra_ctes},
-            first_row as (
-                select sort_key, record_key from batch order by sort_key, record_key limit 1
-            ),
-            last_row as (
-                select sort_key, record_key from batch
-                order by sort_key desc, record_key desc limit 1
-            ),
-            bounds as (
-                select
-                    first_row.sort_key as first_sort, first_row.record_key as first_key,
-                    last_row.sort_key as last_sort, last_row.record_key as last_key,
-                    1 as batch_rows
-                from first_row cross join last_row
-            )
-            insert into steward.retention_audit (run_id, policy_name, rule_name,
-                retention_action, batch_no, row_count, keys_sha256, first_sort_key,
-                first_record_key, last_sort_key, last_record_key, started_at)
-            select %(run_id)s, %(policy)s, %(rule)s, %(action)s, %(batch_no)s,
-                (select count(*) from affected),
-                encode(sha256(convert_to(coalesce(
-                    (select string_agg(record_key, E'\\n' order by record_key) from affected),
-                    ''), 'UTF8')), 'hex'),
-                bounds.first_sort, bounds.first_key, bounds.last_sort, bounds.last_key,
-                statement_timestamp()
-            from bounds
-            where bounds.batch_rows > 0
-            returning row_count, last_sort_key, last_record_key
-            """
-        ).format(change=change, extra_ctes=extra_ctes)
-
     def _remove_files(self, run_id: str, policy: str, batch_no: int | None = None) -> None:
         """Remove queued files (fsspec: local paths and s3:// alike); missing is fine."""
         conn = self._connect()
@@ -682,77 +548,26 @@ class Executor:
                 cur.execute(query + " order by storage_path", params)
                 pending = [row[0] for row in cur.fetchall()]
             conn.commit()
-            outcomes: dict[str, list[str]] = {"removed": [], "already_gone": []}
-            # Removing a file is I/O wait (a round trip on S3): a few at a time.
-            with ThreadPoolExecutor(max_workers=FILE_WORKERS) as pool:
-                for path, outcome in zip(pending, pool.map(_remove_file, pending), strict=True):
-                    outcomes[outcome].append(path)
-            with conn.cursor() as cur:
-                for outcome, paths in outcomes.items():
-                    if paths:
-                        cur.execute(
-                            "update steward.retention_files set removed_at = clock_timestamp(),"
-                            " outcome = %s where run_id = %s and policy_name = %s"
-                            " and storage_path = any(%s)",
-                            (outcome, run_id, policy, paths),
-                        )
+            # fsspec, after the batch committed; a failure stays queued (retried by
+            # the next run) with its error class, and the run is not verified.
+            for path, outcome, error in files.remove(pending):
+                batches.crashpoint("retention_file_removed")
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "update steward.retention_files set removed_at = case when %s"
+                        " then clock_timestamp() end, outcome = %s"
+                        " where run_id = %s and policy_name = %s and storage_path = %s",
+                        (
+                            outcome in files.DONE_OUTCOMES,
+                            outcome if error is None else f"{outcome}: {error}",
+                            run_id,
+                            policy,
+                            path,
+                        ),
+                    )
             conn.commit()
         finally:
             conn.close()
-
-    # -- the summary --------------------------------------------------------------
-
-    def _totals_from_audit(self, run_id: str, outcomes: dict[str, PolicyOutcome]) -> None:
-        with self.engine.connect() as conn:
-            for policy, action, rows, batches in conn.execute(
-                sa.text(
-                    "select policy_name, retention_action, sum(row_count), count(*)"
-                    " from steward.retention_audit where run_id = :r group by 1, 2"
-                ),
-                {"r": run_id},
-            ):
-                if policy not in outcomes:
-                    continue
-                if action == "anonymise":
-                    outcomes[policy].anonymised = int(rows)
-                else:
-                    outcomes[policy].deleted = int(rows)
-                outcomes[policy].batches = int(batches)
-            for policy, outcome, count in conn.execute(
-                sa.text(
-                    "select policy_name, outcome, count(*) from steward.retention_files"
-                    " where run_id = :r and removed_at is not null group by 1, 2"
-                ),
-                {"r": run_id},
-            ):
-                if policy in outcomes:
-                    if outcome == "removed":
-                        outcomes[policy].files_removed = int(count)
-                    else:
-                        outcomes[policy].files_missing = int(count)
-
-    def _summary(self, run, apply, resumed, outcomes, verification, started) -> dict[str, Any]:
-        rows = [outcomes[name].to_dict() for name in sorted(outcomes)]
-        totals = {
-            key: sum(row[key] for row in rows)
-            for key in ("deleted", "anonymised", "held_back", "files_removed", "files_missing")
-        }
-        totals["due"] = sum(row["due"] for row in rows)
-        totals["stopped_by_breaker"] = sum(row["stopped_by_breaker"] for row in rows)
-        return {
-            "run_id": run["run_id"],
-            "mode": "apply" if apply else "dry_run",
-            "resumed": resumed,
-            "as_of": run["as_of"].isoformat(),
-            "max_share": run["max_share"],
-            "batch_size": run["batch_size"],
-            "policies": rows,
-            "totals": totals,
-            "stopped_by_breaker": [row["policy"] for row in rows if row["stopped_by_breaker"]],
-            "verification": verification,
-            "seconds": round(time.monotonic() - started, 3),
-            "longest_batch_seconds": round(self.timings.longest_batch_seconds, 4),
-        }
 
     def _finish(self, run_id: str, status: str, summary: dict | None) -> None:
         with self.engine.begin() as conn:
@@ -768,59 +583,6 @@ class Executor:
                     "summary": None if summary is None else json.dumps(summary, default=str),
                 },
             )
-
-
-def approve(policy_name: str, approved_by: str, url: str | None = None) -> dict[str, Any]:
-    """Approve a policy the circuit breaker stopped, up to the due rows it reported.
-
-    The approval is consumed by the next applied run that completes the policy;
-    a larger due count than approved stops it again.
-    """
-    policy_set = load_policies()
-    matches = policy_set.select([policy_name])
-    engine = warehouse.engine(url)
-    store.ensure_tables(engine)
-    approved = []
-    with engine.begin() as conn:
-        for policy in matches:
-            stopped = (
-                conn.execute(
-                    sa.text(
-                        "select rp.run_id, rp.due_rows from steward.retention_run_policies rp"
-                        " join steward.retention_runs r using (run_id)"
-                        " where rp.policy_name = :p and rp.policy_status = 'stopped_by_breaker'"
-                        " order by r.started_at desc limit 1"
-                    ),
-                    {"p": policy.name},
-                )
-                .mappings()
-                .first()
-            )
-            if stopped is None:
-                continue
-            approval_id = conn.execute(
-                sa.text(
-                    "insert into steward.retention_approvals (policy_name, approved_due_rows,"
-                    " approved_by, stopped_run_id) values (:p, :due, :by, :run)"
-                    " returning approval_id"
-                ),
-                {
-                    "p": policy.name,
-                    "due": stopped["due_rows"],
-                    "by": approved_by,
-                    "run": stopped["run_id"],
-                },
-            ).scalar()
-            approved.append(
-                {
-                    "policy": policy.name,
-                    "approved_due_rows": int(stopped["due_rows"]),
-                    "approval_id": int(approval_id),
-                }
-            )
-    if not approved:
-        raise PolicyError([f"{policy_name}: no run stopped it at the circuit breaker"])
-    return {"approved": approved}
 
 
 def run(options: RunOptions, url: str | None = None) -> dict[str, Any]:

@@ -1,11 +1,19 @@
-"""The nightly DAG's retention step: ``run(url=None, apply=False) -> dict``."""
+"""The retention steps: ``run`` (the CLI's, dbt in-process) and the nightly DAG's three.
+
+The nightly DAG runs retention's dbt models through Cosmos, not through
+:mod:`steward.retention.dbt_runner`: :func:`prepare` picks the run's as-of and
+dbt's vars, Cosmos builds selector ``retention`` with them, :func:`enforce`
+plans (and with ``apply`` executes) on those marts, and Cosmos runs selector
+``retention_verification`` with :func:`verification_vars`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from steward.retention.executor import RunOptions
+from steward.retention.dbt_runner import retention_vars
+from steward.retention.executor import Executor, RunOptions
 from steward.retention.executor import run as run_retention
 
 
@@ -37,3 +45,35 @@ def run(
         ),
         url=url,
     )
+
+
+def prepare(url: str | None = None, apply: bool = False) -> dict[str, str]:
+    """Before dbt: the as-of the run will plan for and the vars dbt builds the models with.
+
+    Validates the policies against the warehouse and upgrades Steward's schema
+    first. No personal data: an instant and the policies' period overrides.
+    """
+    executor = Executor(url)
+    as_of = executor.next_as_of(apply).isoformat()
+    return {
+        "as_of": as_of,
+        "dbt_vars": retention_vars(as_of, executor.policy_set.period_overrides()),
+    }
+
+
+def enforce(prepared: dict[str, str], url: str | None = None, apply: bool = False) -> dict:
+    """Plan, and with ``apply`` execute, on the marts dbt built for ``prepared``'s as-of."""
+    return run(url, apply=apply, as_of=dt.datetime.fromisoformat(prepared["as_of"]), build=False)
+
+
+def verification_vars(summary: dict) -> str:
+    """dbt's vars for the verification test after ``summary``'s run: the policies an
+    applied run completed (none after a dry run: the test then checks nothing)."""
+    from steward.retention.policies import load_policies
+
+    completed = (
+        [row["policy"] for row in summary["policies"] if row["status"] == "done"]
+        if summary["mode"] == "apply"
+        else []
+    )
+    return retention_vars(summary["as_of"], load_policies().period_overrides(), completed)

@@ -28,6 +28,7 @@ from dateutil.relativedelta import relativedelta
 
 from steward import datamap
 from steward.retention import strategies
+from steward.settings import Settings
 
 POLICY_FILE = Path(__file__).with_name("policies.yml")
 FILE_KEYS = frozenset(
@@ -137,6 +138,13 @@ class PolicySet:
     max_share: float
     secret_env: str | None
     secret_airflow_connection: str | None
+    # The one registry data category (prefix) -> (strategy, params), read by
+    # retention's policies and by DSAR anonymisation (steward.engine.masking).
+    category_masking: tuple[tuple[str, tuple[str, dict]], ...] = ()
+
+    def strategy_for(self, category: str) -> tuple[str, dict] | None:
+        """The masking strategy of a data category: the longest matching prefix."""
+        return _category_strategy(category, dict(self.category_masking))
 
     def get(self, name: str) -> Policy:
         for policy in self.policies:
@@ -168,7 +176,7 @@ class PolicySet:
         }
 
     def hmac_key(self) -> strategies.HmacKey | None:
-        secret = strategies.hmac_secret(self.secret_env, self.secret_airflow_connection)
+        secret = Settings().optional_secret(self.secret_env, self.secret_airflow_connection)
         return strategies.HmacKey.from_secret(secret) if secret else None
 
 
@@ -275,6 +283,7 @@ def load_policies(
         max_share=float(max_share),
         secret_env=secret.get("env"),
         secret_airflow_connection=secret.get("airflow_connection"),
+        category_masking=tuple(masking.items()),
     )
 
 

@@ -7,7 +7,7 @@ specification the SQL is tested against. Register a new strategy with
 :func:`register`.
 
 The ``hmac_sha256`` strategy keys its hash with a secret that lives in the
-environment (or an Airflow connection), never in code: see :func:`hmac_secret`.
+environment (or an Airflow connection), never in code: read by :mod:`steward.settings`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +71,19 @@ class MaskingStrategy:
     parameters: frozenset[str]
     _sql: Callable[[sql.Composable, str, Mapping[str, Any], HmacKey | None], sql.Composable]
     _reference: Callable[[Any, Mapping[str, Any], bytes | None], Any]
+    # SQL true when a column already holds this strategy's output (verification);
+    # default: the strategy is idempotent, so applying it again changes nothing.
+    _masked: Callable[[sql.Composable, str, Mapping[str, Any]], sql.Composable] | None = None
+
+    def masked_sql(
+        self, column: sql.Composable, data_type: str, params: Mapping[str, Any]
+    ) -> sql.Composable:
+        """SQL true when ``column`` holds a masked value (or null)."""
+        if self._masked is not None:
+            return self._masked(column, data_type, params)
+        return sql.SQL("({column} is null or {column} is not distinct from {masked})").format(
+            column=column, masked=self._sql(column, data_type, params, None)
+        )
 
     def check(self, params: Mapping[str, Any]) -> list[str]:
         """Problems with ``params`` (unknown or invalid parameters)."""
@@ -183,6 +195,7 @@ register(
         frozenset(),
         _nullify_sql,
         lambda value, params, secret: None,
+        lambda column, data_type, params: sql.SQL("{column} is null").format(column=column),
     )
 )
 register(
@@ -194,6 +207,9 @@ register(
         frozenset(),
         _hmac_sql,
         _hmac_reference,
+        lambda column, data_type, params: sql.SQL(
+            "({column} is null or {column}::text ~ '^[0-9a-f]{{64}}$')"
+        ).format(column=column),
     )
 )
 register(
@@ -227,21 +243,3 @@ def get(name: str) -> MaskingStrategy:
         raise MaskingError(
             f"unknown masking strategy {name!r} (known: {', '.join(sorted(STRATEGIES))})"
         ) from None
-
-
-def hmac_secret(env: str | None, airflow_connection: str | None) -> bytes | None:
-    """The HMAC key: the environment variable ``env``, else the password of the
-    Airflow connection ``airflow_connection`` (when Airflow can resolve it).
-    ``None`` when neither holds one."""
-    if env and os.environ.get(env):
-        return os.environ[env].encode()
-    if airflow_connection:
-        try:
-            from airflow.sdk import BaseHook
-
-            connection = BaseHook.get_connection(airflow_connection)
-        except Exception:  # no Airflow context or no such connection: no secret
-            return None
-        if connection.password:
-            return connection.password.encode()
-    return None

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from steward.catalogue import categories as cat
-from steward.catalogue import name_rules
+from steward.catalogue import name_rules, scoring
 from steward.catalogue.name_rules import NamePatternError
 
 
@@ -44,7 +44,9 @@ def test_normalize(column, normalized):
         ("dob", cat.DATE_OF_BIRTH),
         ("fecha_nacimiento", cat.DATE_OF_BIRTH),
         ("Geburtsdatum", cat.DATE_OF_BIRTH),
-        ("ssn", cat.NATIONAL_ID),
+        ("ssn", cat.US_SSN),
+        ("nino", cat.NATIONAL_ID + ".gb_nino"),
+        ("codice_fiscale", cat.NATIONAL_ID + ".it_codice_fiscale"),
         ("passport_no", cat.NATIONAL_ID),
         ("iban", cat.BANK_ACCOUNT),
         ("nom", cat.LAST_NAME),
@@ -127,6 +129,46 @@ def test_bare_name_is_weak_unless_the_table_is_about_people(rules):
     assert rules.evaluate("name", table_name="products").evidence[cat.FULL_NAME].strength < 0.5
 
 
+def test_bare_name_beside_a_person_only_attribute_is_a_persons_name(rules):
+    # A table named for nothing in particular, but with a date of birth or an id beside it.
+    verdicts = rules.evaluate_table("export_q3", ["Name", "DateOfBirth", "balance"])
+    assert verdicts["Name"].evidence[cat.FULL_NAME].strength >= 0.8
+    assert "date_of_birth" in verdicts["Name"].evidence[cat.FULL_NAME].pattern
+    # Contact details are not enough: shops and clinics have phones too.
+    plain = rules.evaluate_table("export_q3", ["name", "phone", "email"])
+    assert plain["name"].evidence[cat.FULL_NAME].strength < 0.5
+    # A column never vouches for itself.
+    assert set(rules.evaluate_table("t", ["sex"])["sex"].evidence) == {cat.GENDER}
+
+
+def test_table_context_needs_tables_or_siblings():
+    document = _document()
+    document["table_context"][0]["siblings"] = [cat.GENDER]
+    with pytest.raises(NamePatternError, match="exactly one of tables and siblings"):
+        name_rules.parse(document)
+    document = _document()
+    document["table_context"][-1]["siblings"] = ["user.nonsense"]
+    with pytest.raises(NamePatternError, match="must be a list of categories"):
+        name_rules.parse(document)
+
+
+@pytest.mark.parametrize(
+    "column", ["nombres_y_apellidos", "vorname_und_nachname", "first_and_last_name", "nom_prenom"]
+)
+def test_given_and_family_names_in_one_header_are_a_full_name(rules, column):
+    evidence = rules.evaluate(column).evidence
+    assert evidence[cat.FULL_NAME].strength >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("column", "category"),
+    [("referee_last", cat.LAST_NAME), ("last", cat.LAST_NAME), ("given", cat.FIRST_NAME)],
+)
+def test_bare_first_and_last_are_weak_name_evidence(rules, column, category):
+    # A role with "_last" holds surnames only if the values say so: weak on its own.
+    assert 0 < rules.evaluate(column).evidence[category].strength < 0.5
+
+
 def _document():
     return yaml.safe_load(name_rules.PATTERNS_FILE.read_text())
 
@@ -164,3 +206,21 @@ def test_unparseable_yaml_is_reported(tmp_path):
     broken.write_text("categories: [unclosed\n")
     with pytest.raises(NamePatternError, match="not valid YAML"):
         name_rules.load(broken)
+
+
+@pytest.mark.parametrize(
+    ("column", "category"), [("workphone", cat.PHONE), ("kundennachname", cat.LAST_NAME)]
+)
+def test_a_known_word_inside_a_longer_token_is_weak_evidence(rules, column, category):
+    found = rules.evaluate(column).evidence[category]
+    # Never enough on its own: the values must agree before the column is reported.
+    assert found.strength * scoring.NAME_ONLY_FACTOR < scoring.PII_THRESHOLD
+    assert "inside a word" in found.pattern
+
+
+def test_compound_words_keep_their_negatives(rules):
+    # "macaddress" is a network address, "emailcount" a count: split, they stay vetoed.
+    assert not rules.evaluate("macaddress").evidence
+    assert not rules.evaluate("emailcount").evidence
+    # Short words hide inside too many others ("percentage", "mileage"): not split out.
+    assert not rules.evaluate("percentage").evidence

@@ -16,11 +16,11 @@ def rules():
     return name_rules.default_rules()
 
 
-def scored(rules, column, values, numeric=False):
+def scored(rules, column, values, numeric=False, regions=("US",)):
     verdict = rules.evaluate(column)
     tally = scoring.ColumnTally(scoring.validators_to_run(rules, verdict, numeric))
     for value in values:
-        tally.add(value, ValueContext(numeric=numeric))
+        tally.add(value, ValueContext(numeric=numeric, phone_regions=regions))
     return {f.category: f for f in scoring.score_column(rules, verdict, tally)}
 
 
@@ -32,7 +32,7 @@ def test_name_and_content_agree(rules):
 
 def test_content_alone_finds_pii_behind_an_unhelpful_name(rules):
     ssns = [f"219-09-{n:04d}" for n in range(1, 40)]
-    finding = scored(rules, "attr_3", ssns)[cat.NATIONAL_ID]
+    finding = scored(rules, "attr_3", ssns)[cat.US_SSN]
     assert finding.is_pii and finding.evidence["rule"] == "content only"
 
 
@@ -97,3 +97,73 @@ def test_evidence_never_holds_values(rules):
     findings = scored(rules, "phone", PHONES * 4)
     text = repr(findings)
     assert not any(phone in text for phone in PHONES)
+
+
+def test_numeric_codes_contradict_a_city_name(rules):
+    codes = [f"{11001 + n * 7}" for n in range(30)]
+    assert not scored(rules, "ciudad_municipio", codes)[cat.CITY].is_pii
+    towns = ["Springfield", "Riverton", "Lakeside", "Fairview", "Kingsport"] * 6
+    assert scored(rules, "city", towns)[cat.CITY].is_pii  # unknown towns: no evidence against
+
+
+def test_one_repeated_value_of_the_wrong_kind_is_only_a_suggestion(rules):
+    finding = scored(rules, "gender", ["Both genders"] * 40)[cat.GENDER]
+    assert not finding.is_pii and "suggestion" in finding.evidence["rule"]
+    assert scored(rules, "city", ["ALBANY"] * 40)[cat.CITY].is_pii  # one city is still a city
+
+
+def test_organisations_under_a_weak_name_are_not_people(rules):
+    firms = ["CHAMPOEG HOLDINGS, LLC", "BERNABE LLC", "Mary Smith", "John Baker", "Acme Inc"] * 6
+    findings = scored(rules, "entity_of_record_name", firms)
+    assert not any(f.is_pii for c, f in findings.items() if c in scoring.PERSON_NAME_CATEGORIES)
+
+
+def test_content_only_phones_of_bare_digits_need_nearly_all_valid(rules):
+    # Ten-digit parcel numbers: most pass as valid US numbers, some (leading 1) do not.
+    parcels = [f"2027{n:06d}" for n in range(700_000, 700_040)]
+    parcels += [f"10{n:08d}" for n in range(8)]
+    assert cat.PHONE not in scored(rules, "parcel", parcels)
+    # The same numbers formatted like phones, all valid, are still found without a name.
+    formatted = [f"(212) 639-{n:04d}" for n in range(1000, 1040)]
+    assert scored(rules, "attr_9", formatted)[cat.PHONE].is_pii
+    bare_valid = [f"212639{n:04d}" for n in range(1000, 1040)]
+    assert scored(rules, "attr_9", bare_valid)[cat.PHONE].is_pii
+
+
+def test_phone_named_number_column_of_another_regions_mobiles(rules):
+    # Australian mobiles stored as bigint lost their trunk 0 ("0412 345 678" -> 412345678);
+    # judged in the US they are no number at all, but they are valid in Australia.
+    mobiles = [str(412_345_000 + 37 * n) for n in range(30)]
+    finding = scored(rules, "contact_phone", mobiles, numeric=True)[cat.PHONE]
+    assert finding.is_pii and finding.evidence["rule"] == "name+content"
+    # Without the name the same integers are no evidence.
+    assert cat.PHONE not in scored(rules, "attr_4", mobiles, numeric=True)
+
+
+def test_prose_under_an_address_name_is_checked_against_addresses(rules):
+    projects = [
+        f"Neighbourhood renewal phase {n}: sidewalks and lighting along the ravine trail"
+        for n in range(20)
+    ] + ["12 Elm Street", "40 Birch Road"]
+    finding = scored(rules, "address", projects)[cat.STREET]
+    assert not finding.is_pii and finding.evidence["rule"] == "name+content"
+
+
+def test_a_weak_role_name_with_surnames_for_values_is_a_last_name(rules):
+    surnames = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis"]
+    finding = scored(rules, "referee_last", surnames * 3)[cat.LAST_NAME]
+    assert finding.is_pii
+    # A "last" column of dates or codes stays below the threshold.
+    assert (
+        not scored(rules, "last", ["2024-01-03", "2023-11-30", "2024-02-14"] * 5)
+        .get(cat.LAST_NAME, scoring.Finding(cat.LAST_NAME, 0.0, {}))
+        .is_pii
+    )
+
+
+def test_a_word_inside_a_token_needs_agreeing_values(rules):
+    assert scored(rules, "workphone", PHONES * 4)[cat.PHONE].is_pii
+    gadgets = ["Shure SM58", "Rode NT1", "AKG C214", "Blue Yeti", "Rode PodMic"] * 4
+    assert not scored(rules, "microphone", gadgets)[cat.PHONE].is_pii
+    (empty,) = scoring.score_column(rules, rules.evaluate("workphone"), None)
+    assert not empty.is_pii

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from steward.dashboard import model, render
+from steward.dashboard import model, phones_view, render, view
 from steward.dashboard.app import safe_file
 from steward.dashboard.queries import SectionData
 
@@ -88,11 +88,10 @@ def test_no_phone_record_is_an_empty_section():
     assert "steward phones refresh" in section.hint
 
 
-def test_requests_overdue_in_red_and_days_left():
-    today = dt.date(2026, 11, 1)
-    data = {
-        "open_by_status": [{"status": "in_progress", "requests": 2, "overdue": 1}],
-        "open_requests": [
+def _requests_data(today: dt.date) -> dict:
+    return {
+        "open_by_status": [{"status": "in_progress", "requests": 2, "overdue": 1, "stalled": 1}],
+        "open_requests_list": [
             {
                 "request_id": 7,
                 "request_type": "access",
@@ -101,6 +100,8 @@ def test_requests_overdue_in_red_and_days_left():
                 "received_on": today - dt.timedelta(days=40),
                 "due_on": today - dt.timedelta(days=3),
                 "days_left": -3,
+                "is_stalled": True,
+                "last_change_at": dt.datetime(2026, 10, 28, 9, 30),
             },
             {
                 "request_id": 8,
@@ -110,33 +111,116 @@ def test_requests_overdue_in_red_and_days_left():
                 "received_on": today,
                 "due_on": today + dt.timedelta(days=20),
                 "days_left": 20,
+                "is_stalled": False,
+                "last_change_at": dt.datetime(2026, 11, 1, 9, 30),
             },
         ],
+        "closed_requests": [
+            {
+                "request_id": 3,
+                "request_type": "access",
+                "jurisdiction": "GDPR",
+                "received_on": today - dt.timedelta(days=30),
+                "due_on": today - dt.timedelta(days=5),
+                "closed_on": today - dt.timedelta(days=2),
+                "outcome": "completed_late",
+                "days_to_close": 28,
+            },
+            {
+                "request_id": 5,
+                "request_type": "deletion",
+                "jurisdiction": "GDPR",
+                "received_on": today - dt.timedelta(days=3),
+                "due_on": None,
+                "closed_on": today - dt.timedelta(days=3),
+                "outcome": "rejected_invalid",
+                "days_to_close": 0,
+            },
+        ],
+        "received": 19,
+        "open_requests": 2,
+        "overdue": 1,
+        "stalled": 1,
         "completed": 4,
-        "on_time": 3,
+        "completed_on_time": 3,
+        "completed_late": 1,
+        "rejected": 13,
+        "rejected_invalid": 12,
+        "rejected_unverified": 1,
+        "rejected_other": 0,
         "median_days": 12.0,
-        "received": 7,
-        "rejected": 1,
         "today": today,
     }
-    section = model.requests_section(SectionData("requests", data=data))
-    metrics = {m.label: m.value for m in section.metrics}
-    assert metrics == {
+
+
+def test_requests_show_failures_stalls_and_outcomes_honestly():
+    today = dt.date(2026, 11, 1)
+    section = model.requests_section(SectionData("requests", data=_requests_data(today)))
+    metrics = {m.label: m for m in section.metrics}
+    assert {label: m.value for label, m in metrics.items()} == {
         "Open requests": "2",
         "Overdue": "1",
+        "Stalled": "1",
         "Completed on time": "75.0%",
         "Median days to complete": "12.0",
-        "Received": "7",
+        "Failed validation": "12",
+        "Received": "19",
     }
-    rows = section.tables[0].rows
-    assert rows[0][-1].text == "overdue by 3 d" and rows[0][-1].tone == model.BAD
-    assert rows[1][-1].text == "20 d" and rows[1][-1].tone == ""
+    assert metrics["Stalled"].tone == model.BAD
+    assert metrics["Completed on time"].tone == model.WARN
+    assert "1 late" in metrics["Completed on time"].note
+    assert metrics["Received"].note == "13 rejected (12 invalid, 1 identity not verified)"
+    open_rows, closed_rows = section.tables[0].rows, section.tables[1].rows
+    assert open_rows[0][-1].text == "overdue by 3 d" and open_rows[0][-1].tone == model.BAD
+    assert open_rows[0][3].text == "in progress: stalled since 2026-10-28 09:30"
+    assert open_rows[1][-1].text == "20 d" and open_rows[1][-1].tone == ""
+    assert [cell.text for cell in closed_rows[0]] == [
+        "#3",
+        "access",
+        "GDPR",
+        "2026-10-02",
+        "2026-10-27",
+        "2026-10-30",
+        "28",
+        "completed late",
+    ]
+    assert closed_rows[0][-1].tone == model.BAD
+    assert closed_rows[1][-1].text == "rejected: failed validation"
+    assert [chart.title for chart in section.charts] == [
+        "Open requests by status",
+        "Closed requests by outcome",
+    ]
+
+
+def test_request_marts_built_before_the_register_say_so():
+    stale = {"fct_dsar_requests": ["dsar_requests"]}
+    section = model.requests_section(SectionData("requests", stale=stale))
+    assert section.state == "not_built"
+    assert "steward.fct_dsar_requests (since: steward.dsar_requests)" in section.message
+    assert "dbt build --select path:models/marts/dsar" in section.hint
+
+
+def test_valid_rate_axis_runs_from_0_to_100_percent():
+    snapshots = [
+        {
+            "taken_on": dt.date(2026, 11, day),
+            "phone_valid_rate": 0.97,
+            "phone_duplicate_groups": 3,
+            "inactive_numbers": 5,
+            "dnc_violations": 4,
+        }
+        for day in (1, 2, 3)
+    ]
+    trends = phones_view._phone_trends(snapshots)
+    rate = next(c for c in trends if c.title == "Valid rate over nights")
+    assert ">0%</text>" in rate.svg and ">100%</text>" in rate.svg
+    assert "197%" not in rate.svg
 
 
 def test_days_left_tones():
-    assert model.days_left_cell(None).text == "–"
-    assert model.days_left_cell(0).tone == model.WARN
-    assert model.days_left_cell(8).tone == ""
+    assert view.days_left_cell(None).text == "–"
+    assert view.days_left_cell(0).tone == model.WARN
+    assert view.days_left_cell(8).tone == ""
 
 
 def test_catalogue_gaps_undeclared_first_and_escaped():

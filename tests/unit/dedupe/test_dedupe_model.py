@@ -11,25 +11,46 @@ from steward.dedupe.evaluate import PairScore
 
 
 @pytest.fixture(scope="module")
-def postgres_settings():
-    return model.settings().get_settings("postgres")
+def duckdb_settings():
+    return model.settings().get_settings(model.SQL_DIALECT)
 
 
-def test_every_field_has_one_comparison_in_order(postgres_settings):
-    names = [comparison.output_column_name for comparison in postgres_settings.comparisons]
+def test_every_field_has_one_comparison_in_order(duckdb_settings):
+    names = [comparison.output_column_name for comparison in duckdb_settings.comparisons]
     assert names == list(model.COMPARED_COLUMNS)
 
 
-def test_comparisons_use_only_sql_postgresql_can_run(postgres_settings):
-    # PostgreSQL has levenshtein (fuzzystrmatch or Steward's fallback), not Jaro-Winkler.
-    rendered = json.dumps(model.settings().get_settings("postgres").as_dict()).lower()
+def test_fuzzy_fields_use_levenshtein(duckdb_settings):
+    rendered = json.dumps(duckdb_settings.as_dict()).lower()
     assert "levenshtein" in rendered
-    assert "jaro" not in rendered
-    assert "damerau" not in rendered
+
+
+def test_incremental_rules_are_the_prediction_rules_restricted_to_changed_records():
+    full = [
+        rule.get_blocking_rule(model.SQL_DIALECT).blocking_rule_sql
+        for rule in model.prediction_blocking_rules()
+    ]
+    incremental = model.incremental_blocking_rules()
+    assert len(incremental) == len(full)
+    for plain, restricted in zip(full, incremental, strict=True):
+        assert restricted["sql_dialect"] == model.SQL_DIALECT
+        assert restricted["blocking_rule"].startswith(plain)
+        assert (
+            f"l.{model.CHANGED_COLUMN} or r.{model.CHANGED_COLUMN}" in (restricted["blocking_rule"])
+        )
+
+
+def test_model_signature_is_stable_and_follows_the_settings(monkeypatch):
+    first = model.signature()
+    assert first == model.signature()
+    monkeypatch.setattr(model, "CLUSTER_THRESHOLD", 0.95)  # not part of the model
+    assert model.signature() == first
+    monkeypatch.setattr(model, "M_PROBABILITY_FLOOR", 1e-3)
+    assert model.signature() != first
 
 
 def _columns_in(rule) -> set[str]:
-    condition = rule.get_blocking_rule("postgres").blocking_rule_sql
+    condition = rule.get_blocking_rule(model.SQL_DIALECT).blocking_rule_sql
     return {
         column
         for column in model.COMPARED_COLUMNS
@@ -44,7 +65,7 @@ def test_blocking_rules_only_use_compared_columns():
         *model.training_blocking_rules(),
     ]
     for rule in rules:
-        condition = rule.get_blocking_rule("postgres").blocking_rule_sql
+        condition = rule.get_blocking_rule(model.SQL_DIALECT).blocking_rule_sql
         assert _columns_in(rule), condition
         # Every l.<column> mentioned is one splink compares (and copies to its work table).
         mentioned = condition.count("l.")

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from steward.dsar.intake import IntakeError, validate_request
+from steward.dsar.intake import IntakeError, validate_correction_value, validate_request
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -97,3 +97,47 @@ def test_valid_correction_is_keyed_by_category():
 def test_correction_request_needs_corrections_and_others_must_not_carry_them():
     assert any("corrections" in p for p in problems(request_type="correction"))
     assert any("corrections" in p for p in problems(corrections={"phone": "+16502530000"}))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": "Zed\x00Quill"},
+        {"email": "zed\x00@example.org"},
+        {"phone": "650\x07253 9187"},
+        {"ticket_reference": "PRIV-\u202e123"},
+        {"name": "Z" * 201},
+        {"name": "Smith; drop table crm.customers"},
+        {"jurisdiction": "GDPR" + "x" * 2000},
+    ],
+)
+def test_control_characters_over_long_and_ill_fitting_values_are_refused(fields):
+    found = problems(**fields)
+    assert found
+    assert not any("\x00" in p or "drop table" in p for p in found)
+
+
+@pytest.mark.parametrize(
+    ("category", "value", "fits"),
+    [
+        ("user.name.last", "O'Brien", True),
+        ("user.name.last", "Müller-Lüdenscheidt", True),
+        ("user.name.first", "Zoë", True),
+        ("user.name", "Smith, Jr.", True),
+        ("user.name.last", "Smith'); drop table crm.customers; --", False),
+        ("user.name.last", "Robert--", False),
+        ("user.name.last", "a" * 101, False),
+        ("user.name.last", "Tab\tName", False),
+        ("user.contact.address.street", "1 Main St. #4", True),
+        ("user.contact.address.street", "1 Main; St", False),
+        ("user.contact.address.postal_code", "SW1A 1AA", True),
+        ("user.contact.address.postal_code", "94043-1351-99999", False),
+        ("user.contact.email", "zed@example", False),
+        ("user.contact.phone_number", "12", False),
+    ],
+)
+def test_correction_values_must_fit_their_category(category, value, fits):
+    _normalised, problem = validate_correction_value(category, value)
+    assert (problem is None) is fits, problem
+    if not fits:
+        assert value not in problem

@@ -1,4 +1,5 @@
-"""Pure helpers of benchmarks/phone_normalisation.py's existing-warehouse mode."""
+"""Pure helpers of benchmarks/phone_normalisation.py's existing-warehouse mode
+(benchmarks/phone_normalisation_warehouse.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from phonenumbers import PhoneNumberFormat
 
 from steward.phones import normalise_raw
 
-BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "phone_normalisation.py"
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+BENCHMARK = BENCHMARKS / "phone_normalisation_warehouse.py"
 
 
 @pytest.fixture(scope="module")

@@ -86,10 +86,3 @@ def test_strategy_parameters_are_checked():
 def test_unknown_strategy_is_named():
     with pytest.raises(strategies.MaskingError, match="'shred'"):
         strategies.get("shred")
-
-
-def test_secret_comes_from_the_environment(monkeypatch):
-    monkeypatch.setenv("STEWARD_TEST_HMAC", "from-env")
-    assert strategies.hmac_secret("STEWARD_TEST_HMAC", None) == b"from-env"
-    monkeypatch.delenv("STEWARD_TEST_HMAC")
-    assert strategies.hmac_secret("STEWARD_TEST_HMAC", None) is None

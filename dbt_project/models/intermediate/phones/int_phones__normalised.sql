@@ -4,10 +4,7 @@
 -- region_hint = steward.phone_region_key(the customer's country).
 -- parse_status 'not_normalised' means the lookup has no row for the value yet
 -- (run `steward phones refresh` before dbt).
-{{ config(
-    materialized='view',
-    pre_hook="{{ phones_analyze_python_table('phone_lookup') }}",
-) }}
+{{ config(materialized='view') }}
 
 {%- set lookup = phones_python_table('phone_lookup') %}
 

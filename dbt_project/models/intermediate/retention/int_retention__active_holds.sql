@@ -1,4 +1,7 @@
--- Legal holds in force at the run's as-of instant: placed, not released, not expired.
+-- Legal holds in force at the as-of instant (the run's, the session's
+-- `steward.as_of`, else now()): placed at or before it, not released by it (a
+-- release dated later is not yet in effect), not expired by it. The one
+-- definition of an active hold: retention and DSAR erasure both read it.
 {{ config(materialized='view') }}
 
 with
@@ -24,7 +27,7 @@ final as (
 
     from holds
     where
-        placed_at <= {{ retention_as_of() }}
+        coalesce(placed_at, {{ retention_as_of() }}) <= {{ retention_as_of() }}
         and (released_at is null or released_at > {{ retention_as_of() }})
         and (expires_at is null or expires_at > {{ retention_as_of() }})
 

@@ -1,9 +1,6 @@
 -- The rows retention must act on now: overdue, under no legal hold, and not
--- already anonymised (steward.retention_anonymised, the executor's ledger,
--- which exists once a run has anonymised something).
+-- already anonymised (steward.retention_anonymised, the executor's ledger).
 {{ config(materialized='view') }}
-
-{%- set ledger = retention_ledger() %}
 
 with
 
@@ -21,17 +18,10 @@ held as (
 
 anonymised as (
 
-    {%- if ledger %}
-        select
-            policy_name,
-            record_key
-        from {{ ledger }}
-    {%- else %}
-        select
-            null::text as policy_name,
-            null::text as record_key
-        where false
-    {%- endif %}
+    select
+        policy_name,
+        record_key
+    from {{ source('steward', 'retention_anonymised') }}
 
 ),
 

@@ -1,5 +1,7 @@
 -- Overdue rows a legal hold protects: by subject (the customer the row is
--- about), by record (its key), or by table and a date range of its clock.
+-- about), by record (its key), or by table and a date range of its clock. The
+-- matching rule is the macro legal_hold_matches, shared with
+-- int_retention__held_rows (DSAR erasure): one definition of "held".
 {{ config(materialized='view') }}
 
 with
@@ -18,26 +20,7 @@ holds as (
 
 matched as (
 
-    select
-        overdue.policy_name,
-        overdue.record_key,
-        holds.hold_id
-
-    from overdue
-    inner join holds
-        on
-            (holds.hold_scope = 'subject' and overdue.subject_customer_id = holds.customer_id)
-            or (
-                holds.hold_scope = 'record'
-                and overdue.policy_name = holds.source_table
-                and overdue.record_key = holds.record_key
-            )
-            or (
-                holds.hold_scope = 'table'
-                and overdue.policy_name = holds.source_table
-                and overdue.clock_at::date >= coalesce(holds.date_from, '-infinity'::date)
-                and overdue.clock_at::date <= coalesce(holds.date_to, 'infinity'::date)
-            )
+    {{ legal_hold_matches('overdue', 'holds') }}
 
 ),
 

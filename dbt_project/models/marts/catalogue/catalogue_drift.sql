@@ -18,13 +18,13 @@ catalogue as (
 
 declared as (
 
-    select * from {{ catalogue_input('data_map_columns') }}
+    select * from {{ source('steward', 'data_map_columns') }}
 
 ),
 
 column_state as (
 
-    select * from {{ catalogue_input('catalogue_column_state') }}
+    select * from {{ source('steward', 'catalogue_column_state') }}
 
 ),
 

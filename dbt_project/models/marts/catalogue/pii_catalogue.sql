@@ -9,19 +9,19 @@ with
 
 results as (
 
-    select * from {{ catalogue_input('catalogue_scan_results') }}
+    select * from {{ source('steward', 'catalogue_scan_results') }}
 
 ),
 
 column_state as (
 
-    select * from {{ catalogue_input('catalogue_column_state') }}
+    select * from {{ source('steward', 'catalogue_column_state') }}
 
 ),
 
 declared as (
 
-    select * from {{ catalogue_input('data_map_columns') }}
+    select * from {{ source('steward', 'data_map_columns') }}
 
 ),
 
@@ -176,7 +176,8 @@ final as (
 
     select
         reviewed.*,
-        declared.data_category as declared_category
+        declared.data_category as declared_category,
+        {{ catalogue_category_family('reviewed.category') }} as category_family
     from reviewed
     left join declared
         on

@@ -7,26 +7,12 @@
 --   3. the most recent activity (last contact or update);
 --   4. the oldest record (lowest customer_id), so the choice is deterministic.
 --
--- steward.customer_clusters and customer_match_pairs are written by Python, not
--- dbt sources (a source in schema `steward` would put the marts into the data
--- map's warehouse check). Before the first run they are missing: empty mart.
+-- steward.customer_clusters and customer_match_pairs are written by Python
+-- (steward.dedupe): the internal source `steward`, not part of the data map.
+-- Before the first matching run they are empty, and so is the mart.
 
-{%- set clusters_relation = "(select null::uuid as run_id, null::bigint as cluster_id,"
-    ~ " null::bigint as customer_id where false)" %}
-{%- set pairs_relation = "(select null::bigint as customer_id_l, null::bigint as customer_id_r,"
-    ~ " null::float8 as match_probability where false)" %}
-{%- if execute %}
-    {%- set found_clusters = adapter.get_relation(
-        database=target.database, schema='steward', identifier='customer_clusters'
-    ) %}
-    {%- set found_pairs = adapter.get_relation(
-        database=target.database, schema='steward', identifier='customer_match_pairs'
-    ) %}
-    {%- if found_clusters and found_pairs %}
-        {%- set clusters_relation = found_clusters %}
-        {%- set pairs_relation = found_pairs %}
-    {%- endif %}
-{%- endif %}
+{%- set clusters_relation = source('steward', 'customer_clusters') %}
+{%- set pairs_relation = source('steward', 'customer_match_pairs') %}
 
 with
 
@@ -42,7 +28,7 @@ clusters as (
         run_id,
         cluster_id,
         customer_id
-    from {{ clusters_relation }} as python_clusters
+    from {{ clusters_relation }}
 
 ),
 
@@ -52,7 +38,7 @@ pairs as (
         customer_id_l,
         customer_id_r,
         match_probability
-    from {{ pairs_relation }} as python_pairs
+    from {{ pairs_relation }}
 
 ),
 

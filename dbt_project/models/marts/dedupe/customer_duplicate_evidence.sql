@@ -3,26 +3,10 @@
 -- per compared field, whether it agreed exactly, fuzzily, differed or was
 -- missing. Ids and outcomes only: stewards open the records themselves.
 --
--- steward.customer_match_pairs and customer_clusters are Python-owned (see
--- customer_duplicate_clusters.sql); before the first run the mart is empty.
-{%- set pairs_relation = "(select null::bigint as customer_id_l, null::bigint as customer_id_r,"
-    ~ " null::float8 as match_probability, null::float8 as match_weight,"
-    ~ " null::jsonb as evidence, null::text[] as agreed_fields, null::text[] as fuzzy_fields,"
-    ~ " null::text[] as differing_fields where false)" %}
-{%- set clusters_relation = "(select null::bigint as cluster_id,"
-    ~ " null::bigint as customer_id where false)" %}
-{%- if execute %}
-    {%- set found_pairs = adapter.get_relation(
-        database=target.database, schema='steward', identifier='customer_match_pairs'
-    ) %}
-    {%- set found_clusters = adapter.get_relation(
-        database=target.database, schema='steward', identifier='customer_clusters'
-    ) %}
-    {%- if found_clusters and found_pairs %}
-        {%- set clusters_relation = found_clusters %}
-        {%- set pairs_relation = found_pairs %}
-    {%- endif %}
-{%- endif %}
+-- steward.customer_match_pairs and customer_clusters are Python-owned (the
+-- internal source `steward`); before the first run the mart is empty.
+{%- set pairs_relation = source('steward', 'customer_match_pairs') %}
+{%- set clusters_relation = source('steward', 'customer_clusters') %}
 
 with
 
@@ -37,7 +21,7 @@ pairs as (
         agreed_fields,
         fuzzy_fields,
         differing_fields
-    from {{ pairs_relation }} as python_pairs
+    from {{ pairs_relation }}
 
 ),
 
@@ -46,7 +30,7 @@ clusters as (
     select
         cluster_id,
         customer_id
-    from {{ clusters_relation }} as python_clusters
+    from {{ clusters_relation }}
 
 ),
 
