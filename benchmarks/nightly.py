@@ -115,7 +115,7 @@ def run_night() -> tuple[float, dict[str, float], str, int, dict[str, float]]:
 
 _LOG = None
 # How many of the slowest tasks are listed under the task group table.
-SLOWEST_TASKS = 15
+SLOWEST_TASKS = 25
 
 
 @contextlib.contextmanager

@@ -84,6 +84,11 @@ def airflow_settings(home: Path | None = None) -> dict[str, str]:
         # Cosmos caches `dbt ls` and partial parses here rather than in /tmp, so
         # a `make clean` resets it with the rest of Airflow's state.
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
+        # Cosmos' watcher producer would rewrite one Airflow Variable holding every
+        # node's XComs after each XCom it writes (for a retry after a hard kill):
+        # quadratic in the nodes of a group. Off, it writes the Variable once, when
+        # the producer fails; after a hard kill the model tasks run their own models.
+        "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         # A governance tool phones no one home: no usage statistics from Airflow,
         # Cosmos or dbt (they would leave the machine with every run).
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",

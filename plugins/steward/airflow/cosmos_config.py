@@ -83,6 +83,11 @@ def dbt_task_group_kwargs(selector: str, operator_args: dict | None = None) -> d
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
     from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+    from steward.airflow import cosmos_watcher
+
+    # In every process that parses the DAG, so also in the one running a producer.
+    cosmos_watcher.write_node_events_once()
+
     project_dir = paths.dbt_project_dir()
     dbt_executable = dbt_executable_path()
     kwargs = {
