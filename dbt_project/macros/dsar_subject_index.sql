@@ -78,7 +78,7 @@
                 {%- endfor -%}
                 {%- if lookup -%}
                     {%- for column in dsar_index_columns(node, meta, 'phone') -%}
-                        {%- do arms.append("select 'phone'::text, l.e164, '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ rows ~ " as t inner join " ~ lookup ~ " as l on l.raw_value = steward.phone_raw_key(t." ~ adapter.quote(column) ~ "::text) where l.e164 is not null") -%}
+                        {%- do arms.append("select 'phone'::text, l.e164, '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ rows ~ " as t cross join lateral (select distinct p.e164 from " ~ lookup ~ " as p where p.raw_value = steward.phone_raw_key(t." ~ adapter.quote(column) ~ "::text) and p.e164 is not null) as l") -%}
                     {%- endfor -%}
                 {%- endif -%}
             {%- endif -%}
@@ -105,12 +105,41 @@
 
 
 
-{#- Pre-hook: an incremental build over an index of another layout starts from
-    an empty table (entries of tables or columns no longer mapped go). -#}
+{#- An incremental build over an index of another layout (or of no recorded
+    build) re-indexes every row: into an empty table, without its indexes,
+    which the post-hook builds again once the rows are in (inserting tens of
+    millions of entries into indexed tables costs several times a fresh build).
+    Entries of tables or columns no longer mapped go with the truncation. -#}
+{% macro dsar_subject_index_relaid(relation) -%}
+    {{ return(is_incremental()
+        and watermark_previous_build(relation, dsar_subject_index_layout(), 'indexed_xmin') is none) }}
+{%- endmacro %}
+
+{#- Pre-hook: empty the index and drop its indexes when it is re-indexed whole. -#}
 {% macro dsar_subject_index_truncate_if_relaid(relation) -%}
-    {%- if is_incremental()
-        and watermark_previous_build(relation, dsar_subject_index_layout(), 'indexed_xmin') is none -%}
-        truncate {{ relation }}
+    {%- if dsar_subject_index_relaid(relation) -%}
+        truncate {{ relation }};
+        do $steward$ declare index_name regclass; begin
+            for index_name in
+                select indexrelid::regclass from pg_index
+                where indrelid = '{{ relation }}'::regclass
+                    and not exists (select from pg_constraint where conindid = indexrelid)
+            loop
+                execute format('drop index %s', index_name);
+            end loop;
+        end $steward$
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook, before the build is recorded: the model's indexes again after a
+    whole re-index (dbt creates them only when it creates the table). -#}
+{% macro dsar_subject_index_reindex_if_relaid(relation) -%}
+    {%- if dsar_subject_index_relaid(relation) -%}
+        {%- for index in config.get('indexes') -%}
+            {{ get_create_index_sql(relation, index) }};
+        {% endfor -%}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -272,6 +272,53 @@ def test_incremental_build_indexes_what_was_written_since(indexed_warehouse, tmp
     assert _compare(engine, 25_000) > 0
 
 
+def _index_definitions(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(
+            definition.split(" USING ")[1]
+            for definition in conn.execute(
+                sa.text(
+                    "select indexdef from pg_indexes"
+                    " where schemaname = 'steward' and tablename = 'dsar_subject_index'"
+                )
+            ).scalars()
+        )
+
+
+def test_an_index_of_another_layout_is_refilled_whole_with_its_indexes(
+    indexed_warehouse, tmp_path_factory
+):
+    """A nightly build over an index of another layout (a changed data map, an older
+    Steward) re-indexes every row into an emptied table and builds its indexes again:
+    the same entries and the same two indexes as a full refresh, no more."""
+    engine = indexed_warehouse
+    _build_index(engine, tmp_path_factory, "--full-refresh")
+    full, indexes = _index_entries(engine), _index_definitions(engine)
+    assert indexes == ["btree (identifier_value)", "btree (source_table, row_key)"]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "comment on table steward.dsar_subject_index is"
+                """ '{"indexed_xmin": 1, "indexed_at": "2000-01-01T00:00:00+00:00","""
+                """ "layout": "another"}'"""
+            )
+        )
+        # An entry no build would write: the refill must not keep it.
+        conn.execute(
+            sa.text(
+                "insert into steward.dsar_subject_index values"
+                " ('email', 'gone@example.org', 'crm.customers', '{\"customer_id\": -1}',"
+                " now(), 1)"
+            )
+        )
+    _build_index(engine, tmp_path_factory)
+    assert _index_entries(engine) == full
+    assert _index_definitions(engine) == indexes
+    from steward.dsar import finder
+
+    assert finder.subject_index_state(engine) is not None
+
+
 def test_stale_or_missing_index_falls_back_to_the_live_finder(indexed_warehouse):
     from steward import datamap
     from steward.dsar import finder

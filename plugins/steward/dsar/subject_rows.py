@@ -69,7 +69,8 @@ def _index_candidates_sql(table: datamap.TableMap, phones_live: bool) -> sql.Com
     written since the build (transaction id at or after the watermark).
 
     One join per identifier kind, so each probes the index's btree on
-    (identifier_kind, identifier_value, source_table) instead of scanning it.
+    identifier_value (then kind and table on that value's few entries) instead
+    of scanning it.
     """
     target = sql.Identifier(table.schema, table.name)
     index = sql.Identifier(*SUBJECT_INDEX)
