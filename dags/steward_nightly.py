@@ -189,7 +189,7 @@ def steward_nightly():
         marts = dbt_task_group(
             "dbt_retention",
             nightly.RETENTION_SELECTOR,
-            operator_args={"vars": nightly.RETENTION_DBT_VARS},
+            operator_args={"env": nightly.RETENTION_DBT_ENV},
         )
 
         @task
@@ -198,14 +198,13 @@ def steward_nightly():
 
             apply = bool(params and params["apply_retention"])
             summary = retention_nightly.enforce(prepared, apply=apply)
-            verification_vars = retention_nightly.verification_vars(summary)
-            ti.xcom_push(key="verification_vars", value=verification_vars)
+            ti.xcom_push(key="verification_env", value=retention_nightly.verification_env(summary))
             return summary
 
         verify = dbt_test_operator(
             "verify_retention",
             nightly.RETENTION_VERIFICATION_SELECTOR,
-            nightly.RETENTION_VERIFICATION_VARS,
+            nightly.RETENTION_VERIFICATION_ENV,
         )
 
         prepared = prepare_retention()

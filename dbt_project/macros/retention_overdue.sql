@@ -6,18 +6,21 @@
     sources' `config.meta.steward`, read from dbt's graph), so no table list is
     written down twice. A policy whose effective period differs from its rule's
     (a statutory floor, an override validated by steward.retention.policies)
-    arrives in the var `retention_period_overrides` ({schema.table: '7 years'}).
-    The var `retention_as_of` (ISO timestamp) pins "now" for a run.
+    arrives in the environment variable STEWARD_RETENTION_PERIOD_OVERRIDES (JSON
+    {schema.table: '7 years'}). STEWARD_RETENTION_AS_OF (ISO timestamp) pins
+    "now" for a run. Environment variables, not vars: dbt parses the whole
+    project again whenever its vars change (every run: the as-of moves), but
+    only the files that read an environment variable when that one changes.
 -#}
 
 {% macro retention_as_of() -%}
     {#- The session setting `steward.as_of` wins when set: a DSAR erasure reads the
         hold views built by last night's retention run "as of now" without a rebuild
         (set_config('steward.as_of', now()::text, true)). -#}
-    {%- set as_of = var('retention_as_of', none) -%}
+    {%- set as_of = env_var('STEWARD_RETENTION_AS_OF', '') -%}
     {%- if as_of -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+-]*)?$', as_of | string) -%}
-            {{ exceptions.raise_compiler_error("retention_as_of: not an ISO date or timestamp: " ~ as_of) }}
+            {{ exceptions.raise_compiler_error("STEWARD_RETENTION_AS_OF: not an ISO date or timestamp: " ~ as_of) }}
         {%- endif -%}
         coalesce(nullif(current_setting('steward.as_of', true), '')::timestamptz, cast('{{ as_of }}' as timestamptz))
     {%- else -%}
@@ -64,7 +67,10 @@
     {#- One `union all` arm per mapped table: its rows (only those past the period
         with `overdue_only`), keys, subject and clock only. Without `periods`, due_at
         is null (the legal-hold views need no period). -#}
-    {%- set overrides = var('retention_period_overrides', {}) -%}
+    {%- set overrides = fromjson(env_var('STEWARD_RETENTION_PERIOD_OVERRIDES', '{}')) -%}
+    {%- if overrides is not mapping -%}
+        {{ exceptions.raise_compiler_error("STEWARD_RETENTION_PERIOD_OVERRIDES: not a JSON object") }}
+    {%- endif -%}
     {%- set arms = [] -%}
     {%- if execute -%}
         {%- for node, meta in retention_mapped_tables() -%}
@@ -105,7 +111,7 @@
                 {%- set period = none -%}
             {%- elif name in overrides -%}
                 {%- if not modules.re.match('^[0-9]+ (day|month|year)s?$', overrides[name] | string) -%}
-                    {{ exceptions.raise_compiler_error("retention_period_overrides: bad period for " ~ name) }}
+                    {{ exceptions.raise_compiler_error("STEWARD_RETENTION_PERIOD_OVERRIDES: bad period for " ~ name) }}
                 {%- endif -%}
                 {%- set period = "interval '" ~ overrides[name] ~ "'" -%}
             {%- else -%}

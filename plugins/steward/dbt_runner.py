@@ -60,16 +60,18 @@ def run(
     url: str | None = None,
     *,
     dbt_vars: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
     scratch: Path | None = None,
     quiet: bool = True,
 ):
     """Invoke dbt (``["build", "--select", ...]``) on the warehouse; return dbt's result.
 
-    ``scratch`` receives ``target/`` and ``logs/`` (default: a folder private to
-    this process). Raises nothing itself: callers look at ``result.success``, or
-    use :func:`run_or_raise`. Steward's own tables (the internal source
-    ``steward``) are brought to the newest revision first, so every model that
-    reads them finds them (one query when they are).
+    ``env``: environment variables the project reads for this invocation (set
+    around it, then restored). ``scratch`` receives ``target/`` and ``logs/``
+    (default: a folder private to this process). Raises nothing itself: callers
+    look at ``result.success``, or use :func:`run_or_raise`. Steward's own tables
+    (the internal source ``steward``) are brought to the newest revision first, so
+    every model that reads them finds them (one query when they are).
     """
     from dbt.cli.main import dbtRunner
 
@@ -95,7 +97,7 @@ def run(
         command += ["--vars", json.dumps(dbt_vars, sort_keys=True, default=str)]
     if quiet:
         command.append("--quiet")
-    with environment(warehouse.dbt_env(url)):
+    with environment({**warehouse.dbt_env(url), **(env or {})}):
         return dbtRunner().invoke(command)
 
 

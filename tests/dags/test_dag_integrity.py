@@ -137,6 +137,8 @@ def test_nightly_retention_runs_its_dbt_models_through_cosmos(dag_bag):
     """Retention's models are Cosmos tasks (selector `retention`) built for the
     as-of prepare_retention chose; the executor runs after them, then the
     verification test (selector `retention_verification`)."""
+    from steward.retention import dbt_runner as retention_dbt
+
     dag = dag_bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("retention.dbt_retention.")]
     ids = " ".join(t.task_id for t in dbt_tasks)
@@ -146,12 +148,57 @@ def test_nightly_retention_runs_its_dbt_models_through_cosmos(dag_bag):
     prepare = dag.get_task("retention.prepare_retention")
     enforce = dag.get_task("retention.enforce_retention")
     verify = dag.get_task("retention.verify_retention")
-    dbt_operators = [task for task in dbt_tasks if hasattr(task, "vars")]
+    dbt_operators = [task for task in dbt_tasks if hasattr(task, "env")]
     assert any(task.task_id.endswith("dbt_producer_watcher") for task in dbt_operators)
     for task in dbt_operators:  # every task that may run dbt builds for that as-of
-        assert "prepare_retention" in task.vars, task.task_id
+        assert set(task.env) == set(retention_dbt.RETENTION_ENV), task.task_id
+        assert all("prepare_retention" in value for value in task.env.values()), task.task_id
+        # Not dbt vars: those would make every retention build parse the whole project.
+        assert not task.vars, task.task_id
+    assert set(verify.env) == set(retention_dbt.RETENTION_ENV)
+    assert all("enforce_retention" in value for value in verify.env.values())
+    assert not verify.vars
     for task in dbt_tasks:
         assert task.task_id in prepare.get_flat_relative_ids(upstream=False)
         assert task.task_id in enforce.get_flat_relative_ids(upstream=True)
     assert verify.selector == "retention_verification"
     assert enforce.task_id in verify.upstream_task_ids
+
+
+def test_a_parse_decodes_the_manifest_once_and_reads_no_variable(dag_bag, monkeypatch):
+    """Every Celery task and the DAG processor parse the nightly DAG file again: its
+    seven task groups share one decode of manifest.json, and Cosmos keeps its parsed
+    selectors nowhere in Airflow's database (no I/O at parse time)."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.variable import Variable
+    from cosmos.dbt.graph import DbtGraph
+
+    from steward.airflow import cosmos_config
+
+    decode = DbtGraph._load_manifest_from_file
+    decodes, variables = [], []
+
+    def counted(graph, manifest_path):
+        decodes.append(str(manifest_path))
+        return decode(graph, manifest_path)
+
+    def no_variable(*args, **kwargs):
+        variables.append(args)
+        raise AssertionError("an Airflow Variable was read while parsing")
+
+    monkeypatch.setattr(DbtGraph, "_load_manifest_from_file", counted)
+    monkeypatch.setattr(Variable, "get", no_variable)
+    monkeypatch.setattr(cosmos_config, "_DECODED_MANIFEST", {})
+    bag = DagBag(dag_folder=str(paths.dags_dir() / "steward_nightly.py"))
+
+    assert bag.import_errors == {}
+    groups = {
+        task.task_group.group_id.split(".")[-1]
+        for task in bag.get_dag(dag_defaults.NIGHTLY_DAG_ID).tasks
+        if task.task_id.endswith("dbt_producer_watcher")
+    }
+    assert len(groups) == 7
+    assert len(decodes) == 1
+    assert variables == []
+    # Outside a task group's build, Cosmos reads its manifest as it always did.
+    assert DbtGraph._load_manifest_from_file is counted

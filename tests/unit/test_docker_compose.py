@@ -201,3 +201,22 @@ def test_airflow_services_run_this_project_against_the_warehouse(services):
 def test_gitignore_keeps_env_out_of_git():
     ignored = Path(paths.project_root() / ".gitignore").read_text().splitlines()
     assert ".env" in ignored
+
+
+def test_cosmos_is_configured_as_on_one_machine(services, tmp_path):
+    """The stack's Cosmos settings are the local ones (`steward airflow env`), except the
+    cache folder: a setting that makes parsing or the producer cheap locally must not be
+    forgotten in production."""
+    from steward.airflow import bootstrap
+
+    local = {
+        key: value
+        for key, value in bootstrap.airflow_environment(
+            url="postgresql://steward@localhost/steward", home=tmp_path
+        ).items()
+        if key.startswith("AIRFLOW__COSMOS__") and key != "AIRFLOW__COSMOS__CACHE_DIR"
+    }
+    assert local["AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS"] == "False"
+    for name in AIRFLOW_SERVICES:
+        environment = _environment(services[name])
+        assert {key: environment.get(key) for key in local} == local, name

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from steward import datamap
+from steward import datamap, yamlfile
 from steward.catalogue import categories as catalogue_categories
 
 POLICY_ENV = "STEWARD_ACCESS_POLICY"
@@ -151,7 +151,7 @@ def load_policy(path: Path | None = None) -> AccessPolicy:
     except OSError as exc:
         raise AccessPolicyError([f"{path}: cannot be read ({exc.strerror or exc})"]) from exc
     try:
-        document = yaml.safe_load(text)
+        document = yamlfile.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

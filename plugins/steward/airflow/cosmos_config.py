@@ -11,6 +11,7 @@ starting up, not building.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -49,9 +50,11 @@ def dbt_task_group(group_id: str, selector: str, operator_args: dict | None = No
     from cosmos import DbtTaskGroup
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
-    group = DbtTaskGroup(group_id=group_id, **dbt_task_group_kwargs(selector, operator_args))
+    with _manifest_decoded_once():
+        group = DbtTaskGroup(group_id=group_id, **dbt_task_group_kwargs(selector, operator_args))
     producer = group.tasks_map[PRODUCER_WATCHER_TASK_ID]
     if not (operator_args or {}).get("vars"):
+        # (Retention passes its run's parameters as environment variables, not vars.)
         _share_partial_parse(group)
     for node_id, task_or_group in group.tasks_map.items():
         if node_id in (PRODUCER_WATCHER_TASK_ID, PRODUCER_WATCHER_DONE_TASK_ID):
@@ -69,6 +72,39 @@ def dbt_task_group(group_id: str, selector: str, operator_args: dict | None = No
             # the sensors run their own models; a failed one fails them.
             sensor.trigger_rule = "none_failed"
     return group
+
+
+# The last decoded manifest.json, by its path: {path: manifest}.
+_DECODED_MANIFEST: dict[str, dict] = {}
+
+
+@contextlib.contextmanager
+def _manifest_decoded_once():
+    """While a task group is built, Cosmos' read of ``manifest.json`` reuses the last decode.
+
+    Cosmos reads and decodes the 1.7 MB manifest once per task group: seven times
+    per parse of the nightly DAG file, which every Celery task and the DAG processor
+    parse again (a quarter of a parse's 1 s). A manifest's path names a digest of
+    the project's files (:func:`dbt_manifest_path`): a path is one content, and one
+    decode serves every group. Cosmos builds its nodes from the dict and never
+    changes it. Scoped to the build: Cosmos is left as it was.
+    """
+    from cosmos.dbt.graph import DbtGraph
+
+    decode = DbtGraph._load_manifest_from_file
+
+    def decoded_once(graph, manifest_path):
+        key = str(manifest_path)  # Cosmos passes an ObjectStoragePath
+        if key not in _DECODED_MANIFEST:
+            _DECODED_MANIFEST.clear()
+            _DECODED_MANIFEST[key] = decode(graph, manifest_path)
+        return _DECODED_MANIFEST[key]
+
+    DbtGraph._load_manifest_from_file = decoded_once
+    try:
+        yield
+    finally:
+        DbtGraph._load_manifest_from_file = decode
 
 
 def _share_partial_parse(group: DbtTaskGroup) -> None:
@@ -160,9 +196,11 @@ def dbt_task_group_kwargs(selector: str, operator_args: dict | None = None) -> d
     return kwargs
 
 
-def dbt_test_operator(task_id: str, selector: str, dbt_vars: str) -> object:
-    """A Cosmos task running ``dbt test --selector selector`` with ``dbt_vars`` (a
-    template): for a selection of tests only, which a task group renders as nothing."""
+def dbt_test_operator(task_id: str, selector: str, env: dict[str, str]) -> object:
+    """A Cosmos task running ``dbt test --selector selector`` with the environment
+    variables ``env`` (templates): for a selection of tests only, which a task group
+    renders as nothing. It shares the task groups' dbt partial parse."""
+    from cosmos import settings
     from cosmos.operators.local import DbtTestLocalOperator
 
     group = dbt_task_group_kwargs(selector)
@@ -172,11 +210,13 @@ def dbt_test_operator(task_id: str, selector: str, dbt_vars: str) -> object:
         project_dir=str(paths.dbt_project_dir()),
         profile_config=group["profile_config"],
         selector=selector,
-        vars=dbt_vars,
+        env=env,
         emit_datasets=False,
         invocation_mode=execution.invocation_mode,
         dbt_executable_path=execution.dbt_executable_path,
         install_deps=False,
+        # Without a cache folder Cosmos gives a lone operator no partial parse at all.
+        cache_dir=Path(settings.cache_dir) / SHARED_PARTIAL_PARSE_DIR,
     )
 
 

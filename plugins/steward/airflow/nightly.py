@@ -6,6 +6,8 @@ the area packages so it can be read, reused and tested without Airflow's schedul
 
 from __future__ import annotations
 
+from steward.retention.dbt_runner import RETENTION_ENV
+
 # Each stage's dbt nodes: the names of selectors in dbt_project/selectors.yml,
 # where they are defined; a node's data tests come along with it.
 STAGING_SELECTOR = "staging"
@@ -16,12 +18,19 @@ DSAR_SELECTOR = "dsar"
 RETENTION_SELECTOR = "retention"
 RETENTION_VERIFICATION_SELECTOR = "retention_verification"
 ACCESS_SELECTOR = "access"
-# Retention's dbt vars (the run's as-of, the periods), as its first task chose
-# them: templates the Cosmos tasks render when they run.
-RETENTION_DBT_VARS = "{{ ti.xcom_pull(task_ids='retention.prepare_retention')['dbt_vars'] }}"
-RETENTION_VERIFICATION_VARS = (
-    "{{ ti.xcom_pull(task_ids='retention.enforce_retention', key='verification_vars') }}"
-)
+# Retention's dbt environment (the run's as-of, the periods, the policies to verify),
+# as its tasks chose it: templates the Cosmos tasks render when they run. Environment
+# variables, not dbt vars, so the group shares the other groups' partial parse.
+RETENTION_DBT_ENV = {
+    name: "{{ ti.xcom_pull(task_ids='retention.prepare_retention')['dbt_env']['" + name + "'] }}"
+    for name in RETENTION_ENV
+}
+RETENTION_VERIFICATION_ENV = {
+    name: "{{ ti.xcom_pull(task_ids='retention.enforce_retention', key='verification_env')['"
+    + name
+    + "'] }}"
+    for name in RETENTION_ENV
+}
 # The task whose return value is each stage's part of the nightly summary.
 SUMMARY_TASKS = {
     "staging": "summarise_staging",

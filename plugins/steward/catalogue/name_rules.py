@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from steward import yamlfile
 from steward.catalogue import categories, reference
 from steward.catalogue.validators import VALIDATORS
 
@@ -414,7 +415,7 @@ def parse(document: Any) -> NameRules:
 def load(path: Path | None = None) -> NameRules:
     path = path or PATTERNS_FILE
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise NamePatternError(f"{path.name}: not valid YAML: {exc}") from exc
     return parse(document)

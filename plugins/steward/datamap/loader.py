@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from steward import paths
+from steward import paths, yamlfile
 from steward.datamap import model
 
 
@@ -53,7 +53,7 @@ def _relative(path: Path, project_dir: Path) -> str:
 def _model_paths(project_dir: Path, problems: list[str]) -> list[str]:
     project_file = project_dir / "dbt_project.yml"
     try:
-        project = yaml.safe_load(project_file.read_text()) or {}
+        project = yamlfile.safe_load(project_file.read_text()) or {}
     except FileNotFoundError:
         problems.append(f"{project_file}: not found (is this a dbt project?)")
         return []
@@ -81,7 +81,7 @@ def _tables_in_file(
 ) -> list[model.TableMap]:
     where = _relative(path, project_dir)
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yamlfile.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -49,10 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 from psycopg2 import sql
 
-from steward import audit, datamap, paths, schema
+from steward import audit, datamap, paths, schema, yamlfile
 from steward.dsar import finder
 from steward.dsar.finder import SubjectIdentity, dbapi
 from steward.engine import batches
@@ -142,7 +141,7 @@ def copies(project_dir: Path | None = None) -> list[DerivedCopy]:
     project_dir = Path(project_dir or paths.dbt_project_dir())
     found: list[DerivedCopy] = []
     for path in sorted((project_dir / "models").rglob("*.yml")):
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yamlfile.safe_load(path.read_text()) or {}
         for model in document.get("models") or []:
             config_meta = ((model.get("config") or {}).get("meta") or {}).get("steward") or {}
             meta = config_meta or (model.get("meta") or {}).get("steward") or {}

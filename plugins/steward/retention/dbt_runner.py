@@ -4,7 +4,8 @@
 they plan and verify after they apply, here. The nightly DAG does not: there
 Cosmos builds the same selectors (``steward.airflow.nightly``), and the
 executor runs with ``build=False``. Both name selectors of
-``dbt_project/selectors.yml``; the vars are :func:`retention_vars` either way.
+``dbt_project/selectors.yml``; the run's parameters are :func:`retention_env`
+either way.
 """
 
 from __future__ import annotations
@@ -21,17 +22,32 @@ VERIFICATION_SELECTOR = "retention_verification"
 VERIFICATION_TEST = "retention_no_due_rows_remain"
 
 
-def _invoke(url: str | None, arguments: list[str]):
-    return shared_dbt_runner.run(arguments, url)
+def _invoke(url: str | None, arguments: list[str], env: dict[str, str]):
+    return shared_dbt_runner.run(arguments, url, env=env)
 
 
-def retention_vars(
+# A run's parameters reach dbt (macros/retention_overdue.sql, the verification test)
+# as environment variables, not as --vars: dbt parses the whole project again when
+# its vars change, and the as-of changes every run (3 s of a retention build on any
+# warehouse); a changed environment variable re-parses only the files that read it.
+AS_OF_ENV = "STEWARD_RETENTION_AS_OF"
+PERIOD_OVERRIDES_ENV = "STEWARD_RETENTION_PERIOD_OVERRIDES"
+VERIFIED_RUN_ENV = "STEWARD_RETENTION_VERIFIED_RUN"
+RETENTION_ENV = (AS_OF_ENV, PERIOD_OVERRIDES_ENV, VERIFIED_RUN_ENV)
+
+
+def retention_env(
     as_of: str, period_overrides: dict[str, str], verified_policies: list[str] | None = None
-) -> str:
-    values: dict = {"retention_as_of": as_of, "retention_period_overrides": period_overrides}
-    if verified_policies is not None:
-        values["retention_verified_run"] = {"policies": sorted(verified_policies)}
-    return json.dumps(values, sort_keys=True)
+) -> dict[str, str]:
+    """dbt's environment for a retention build (or, with ``verified_policies``, for the
+    verification after an applied run): the as-of, the effective periods that differ
+    from their rules', the policies to verify. No personal data."""
+    verified = {"policies": sorted(verified_policies or [])}
+    return {
+        AS_OF_ENV: as_of,
+        PERIOD_OVERRIDES_ENV: json.dumps(period_overrides, sort_keys=True),
+        VERIFIED_RUN_ENV: json.dumps(verified, sort_keys=True),
+    }
 
 
 def build_selector(url: str | None) -> str:
@@ -51,9 +67,8 @@ def build(url: str | None, as_of: str, period_overrides: dict[str, str]) -> None
             "build",
             "--selector",
             build_selector(url),
-            "--vars",
-            retention_vars(as_of, period_overrides),
         ],
+        retention_env(as_of, period_overrides),
     )
     if not result.success:
         raise DbtError(
@@ -72,9 +87,8 @@ def verify(
             "test",
             "--selector",
             VERIFICATION_SELECTOR,
-            "--vars",
-            retention_vars(as_of, period_overrides, policies),
         ],
+        retention_env(as_of, period_overrides, policies),
     )
     failures = 0
     if result.result is not None:

@@ -4,7 +4,7 @@ The nightly DAG runs retention's dbt models through Cosmos, not through
 :mod:`steward.retention.dbt_runner`: :func:`prepare` picks the run's as-of and
 dbt's vars, Cosmos builds selector ``retention`` with them, :func:`enforce`
 plans (and with ``apply`` executes) on those marts, and Cosmos runs selector
-``retention_verification`` with :func:`verification_vars`.
+``retention_verification`` with :func:`verification_env`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from steward.retention.dbt_runner import retention_vars
+from steward.retention.dbt_runner import retention_env
 from steward.retention.executor import Executor, RunOptions
 from steward.retention.executor import run as run_retention
 
@@ -47,8 +47,9 @@ def run(
     )
 
 
-def prepare(url: str | None = None, apply: bool = False) -> dict[str, str]:
-    """Before dbt: the as-of the run will plan for and the vars dbt builds the models with.
+def prepare(url: str | None = None, apply: bool = False) -> dict:
+    """Before dbt: the as-of the run will plan for and the environment dbt builds the
+    models with (:func:`steward.retention.dbt_runner.retention_env`).
 
     Validates the policies against the warehouse and upgrades Steward's schema
     first. No personal data: an instant and the policies' period overrides.
@@ -57,17 +58,17 @@ def prepare(url: str | None = None, apply: bool = False) -> dict[str, str]:
     as_of = executor.next_as_of(apply).isoformat()
     return {
         "as_of": as_of,
-        "dbt_vars": retention_vars(as_of, executor.policy_set.period_overrides()),
+        "dbt_env": retention_env(as_of, executor.policy_set.period_overrides()),
     }
 
 
-def enforce(prepared: dict[str, str], url: str | None = None, apply: bool = False) -> dict:
+def enforce(prepared: dict, url: str | None = None, apply: bool = False) -> dict:
     """Plan, and with ``apply`` execute, on the marts dbt built for ``prepared``'s as-of."""
     return run(url, apply=apply, as_of=dt.datetime.fromisoformat(prepared["as_of"]), build=False)
 
 
-def verification_vars(summary: dict) -> str:
-    """dbt's vars for the verification test after ``summary``'s run: the policies an
+def verification_env(summary: dict) -> dict[str, str]:
+    """dbt's environment for the verification test after ``summary``'s run: the policies an
     applied run completed (none after a dry run: the test then checks nothing)."""
     from steward.retention.policies import load_policies
 
@@ -76,4 +77,4 @@ def verification_vars(summary: dict) -> str:
         if summary["mode"] == "apply"
         else []
     )
-    return retention_vars(summary["as_of"], load_policies().period_overrides(), completed)
+    return retention_env(summary["as_of"], load_policies().period_overrides(), completed)

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 import yaml
 from dateutil.relativedelta import relativedelta
 
-from steward import datamap
+from steward import datamap, yamlfile
 from steward.retention import strategies
 from steward.settings import Settings
 
@@ -213,7 +213,7 @@ def load_policies(
         path = config or POLICY_FILE
         where = path.name
         try:
-            config = yaml.safe_load(path.read_text()) or {}
+            config = yamlfile.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise PolicyError([f"{where}: cannot read: {exc}"]) from exc
     if data_map is None:
