@@ -8,6 +8,10 @@ an ``airflow api-server`` (Airflow 3's workers run tasks
 through its execution API) and two ``airflow celery worker`` processes.
 ``dag.test(use_executor=True)`` then queues every task through the executor instead
 of running it in-process. Bounded in time; every process it started is stopped.
+
+This one run of the night (real dbt, real PostgreSQL, the warehouse seeded at
+scale s) is also the one whose results are checked here: every staging view, the
+staging summary. A second, in-process run would test the same DAG again.
 """
 
 from __future__ import annotations
@@ -262,6 +266,7 @@ def test_nightly_succeeds_on_two_celery_workers(celery_run, celery_airflow):
     assert str(dag_run.state) == "success", states
     assert set(states.values()) == {"success"}, states
     assert len(states) > 40
+    assert any(task.startswith("dbt_staging.") for task in states)
     # Every task went through the broker; none ran in this process.
     assert queues <= {"default", celery_airflow["queue"]}
     assert executors <= {"", "CeleryExecutor"}
@@ -277,3 +282,66 @@ def test_every_started_process_is_still_ours_and_running(celery_airflow):
         assert process.poll() is None, process.args
     logs = {path.name for path in Path(celery_airflow["home"]).glob("worker*.log")}
     assert logs == {f"worker{number}.log" for number in range(1, WORKERS + 1)}
+
+
+def test_every_source_table_has_a_staging_view_with_all_its_rows(
+    celery_run, seeded_warehouse, warehouse_url
+):
+    engine = sa.create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            # PostgreSQL's own record of which views read which tables, so the
+            # check does not trust the code under test to find the views.
+            usage = conn.execute(
+                sa.text(
+                    "select table_schema, table_name, view_schema, view_name "
+                    "from information_schema.view_table_usage"
+                )
+            ).all()
+            views_of: dict[str, list[tuple[str, str]]] = {}
+            for table_schema, table_name, view_schema, view_name in usage:
+                if view_schema != "staging":
+                    continue  # intermediate views read sources too, filtered
+                views_of.setdefault(f"{table_schema}.{table_name}", []).append(
+                    (view_schema, view_name)
+                )
+            for source, source_rows in seeded_warehouse.row_counts.items():
+                assert source_rows > 0, source
+                assert views_of.get(source), f"no staging view reads {source}"
+                for view_schema, view_name in views_of[source]:
+                    query = sa.select(sa.func.count()).select_from(
+                        sa.table(view_name, schema=view_schema)
+                    )
+                    assert conn.execute(query).scalar_one() == source_rows, view_name
+    finally:
+        engine.dispose()
+
+
+def _returned(dag_run, task_id: str) -> dict:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    query = XComModel.get_many(
+        run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value"
+    )
+    with create_session() as session:
+        row = session.scalars(query).first()
+        assert row is not None, f"{task_id} returned nothing"
+        return XComModel.deserialize_value(row)
+
+
+def test_summary_reports_counts_per_staging_view(celery_run, seeded_warehouse):
+    summary = _returned(celery_run["dag_run"], "summarise_staging")
+    assert summary["mismatched_models"] == []
+    assert summary["staging_models"] == len(summary["models"]) > 0
+    sources = {row["source"] for row in summary["models"].values()}
+    assert sources == set(seeded_warehouse.row_counts)
+    for row in summary["models"].values():
+        assert row["rows"] == row["source_rows"] == seeded_warehouse.row_counts[row["source"]]
+    # Counts and names of relations only: nothing that could carry personal data.
+    assert set().union(*(row.keys() for row in summary["models"].values())) == {
+        "relation",
+        "rows",
+        "source",
+        "source_rows",
+    }

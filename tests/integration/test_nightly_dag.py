@@ -1,7 +1,10 @@
-"""The nightly DAG, run for real: Airflow's ``dag.test()``, real dbt, real PostgreSQL.
+"""The nightly DAG stopped by a malformed data map: Airflow's ``dag.test()`` in-process.
 
-The session database is seeded at scale s; Airflow gets a throw-away home with
-a SQLite metadata database (shared with tests/dags through its folder name).
+The whole night, run for real (real dbt, real PostgreSQL), and what it leaves in
+the warehouse are tested in ``test_nightly_celery.py``: one run of the night,
+under the CeleryExecutor as in production, serves both. The session database is
+seeded at scale s; Airflow gets a throw-away home with a SQLite metadata database
+(shared with tests/dags through its folder name).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from steward import paths
@@ -20,7 +22,6 @@ from steward.airflow import bootstrap, dag_defaults
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VALIDATION_TASK = "validate_data_map"
-SUMMARY_TASK = "summarise_staging"
 
 
 @pytest.fixture(scope="module")
@@ -52,87 +53,7 @@ def task_states(dag_run) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
-def summary_xcom(dag_run) -> dict:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    query = XComModel.get_many(
-        run_id=dag_run.run_id,
-        dag_ids=dag_run.dag_id,
-        task_ids=SUMMARY_TASK,
-        key="return_value",
-    )
-    with create_session() as session:
-        row = session.scalars(query).first()
-        assert row is not None, "the summary task returned nothing"
-        return XComModel.deserialize_value(row)
-
-
-@pytest.fixture(scope="module")
-def nightly_run(airflow_environment):
-    return run_nightly_dag()
-
-
-def test_nightly_run_succeeds(nightly_run):
-    states = task_states(nightly_run)
-    assert str(nightly_run.state) == "success", states
-    assert set(states.values()) == {"success"}, states
-    assert any(task.startswith("dbt_staging.") for task in states)
-
-
-def test_every_source_table_has_a_staging_view_with_all_its_rows(
-    nightly_run, seeded_warehouse, warehouse_url
-):
-    engine = sa.create_engine(warehouse_url)
-    try:
-        with engine.connect() as conn:
-            # PostgreSQL's own record of which views read which tables, so the
-            # check does not trust the code under test to find the views.
-            usage = conn.execute(
-                sa.text(
-                    "select table_schema, table_name, view_schema, view_name "
-                    "from information_schema.view_table_usage"
-                )
-            ).all()
-            views_of: dict[str, list[tuple[str, str]]] = {}
-            for table_schema, table_name, view_schema, view_name in usage:
-                if view_schema != "staging":
-                    continue  # intermediate views read sources too, filtered
-                views_of.setdefault(f"{table_schema}.{table_name}", []).append(
-                    (view_schema, view_name)
-                )
-            for source, source_rows in seeded_warehouse.row_counts.items():
-                assert source_rows > 0, source
-                assert views_of.get(source), f"no staging view reads {source}"
-                for view_schema, view_name in views_of[source]:
-                    query = sa.select(sa.func.count()).select_from(
-                        sa.table(view_name, schema=view_schema)
-                    )
-                    assert conn.execute(query).scalar_one() == source_rows, view_name
-    finally:
-        engine.dispose()
-
-
-def test_summary_reports_counts_per_staging_view(nightly_run, seeded_warehouse):
-    summary = summary_xcom(nightly_run)
-    assert summary["mismatched_models"] == []
-    assert summary["staging_models"] == len(summary["models"]) > 0
-    sources = {row["source"] for row in summary["models"].values()}
-    assert sources == set(seeded_warehouse.row_counts)
-    for row in summary["models"].values():
-        assert row["rows"] == row["source_rows"] == seeded_warehouse.row_counts[row["source"]]
-    # Counts and names of relations only: nothing that could carry personal data.
-    assert set().union(*(row.keys() for row in summary["models"].values())) == {
-        "relation",
-        "rows",
-        "source",
-        "source_rows",
-    }
-
-
-def test_malformed_data_map_stops_the_run_before_dbt(
-    nightly_run, airflow_environment, tmp_path, monkeypatch
-):
+def test_malformed_data_map_stops_the_run_before_dbt(airflow_environment, tmp_path, monkeypatch):
     project_copy = tmp_path / "dbt_project"
     shutil.copytree(
         paths.dbt_project_dir(), project_copy, ignore=shutil.ignore_patterns("target", "logs")
