@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from steward import paths
 from steward.airflow import bootstrap, dag_defaults
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.longest]
 
 REDIS_URL_ENV = "STEWARD_TEST_REDIS_URL"
 WORKERS = 2
