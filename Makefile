@@ -35,7 +35,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project
+	$(BIN)/sqlfluff lint dbt_project --processes 0  # 0: one process per core
 
 # The dashboard's end-to-end test drives Debian's Chromium through ChromeDriver.
 browser:
