@@ -12,7 +12,10 @@ SEED ?= 42
 PYTEST_ARGS ?=
 # Parallel test processes: each gets its own databases and Airflow home; a test
 # file stays on one worker (--dist loadfile) so its module fixtures are built once.
+# Files are handed out in collection order, longest first (tests/conftest.py), not
+# by xdist's default of most tests first, which left the Celery nightly for the end.
 TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: demo test test-unit lint install browser clean
 # apt-get needs root; elsewhere sudo asks for it.
@@ -45,7 +48,7 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 test: lint browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-unit: install
 	$(BIN)/pytest tests/unit -n $(TEST_WORKERS) $(PYTEST_ARGS)
