@@ -29,8 +29,8 @@ TEST_SERVER_ENV = "STEWARD_TEST_DATABASE_URL"
 os.environ.setdefault("STEWARD_DSAR_SUBJECT_KEY", "test-subject-key-0123456789")
 os.environ.setdefault("STEWARD_DSAR_SUPPRESSION_SALT", "test-suppression-key-0123456789")
 # Never this machine's own keys file (.steward/secrets.env, which `make demo` writes): a test
-# that removes a key must see it missing, and `steward airflow standalone` in a test writes
-# its generated keys here. Shared with the xdist workers through the environment.
+# that removes a key must see it missing. Shared with the xdist workers through the
+# environment; a test that generates keys (`steward airflow standalone`) uses a file of its own.
 _TEST_KEYS_DIR = f"steward-test-keys-{uuid.uuid4().hex[:10]}"
 os.environ.setdefault(
     "STEWARD_SECRETS_FILE", os.path.join(tempfile.gettempdir(), _TEST_KEYS_DIR, "secrets.env")

@@ -65,6 +65,9 @@ def test_standalone_requires_sign_in_and_stops_every_process_on_sigterm(empty_da
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "STEWARD_DATABASE_URL": empty_database,
+        # The keys standalone generates go to a file of this test's own: in the session's
+        # file every later test would find a retention HMAC key it did not configure.
+        "STEWARD_SECRETS_FILE": str(tmp_path / "secrets.env"),
         "PYTHONPATH": os.pathsep.join([str(paths.plugins_dir()), str(paths.project_root())]),
         "PYTHONUNBUFFERED": "1",
     }

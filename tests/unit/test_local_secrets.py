@@ -14,9 +14,18 @@ from steward import settings
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("STEWARD_DATA_DIR", str(tmp_path))
     monkeypatch.delenv(settings.SECRETS_FILE_ENV, raising=False)
+    before = {name: os.environ.get(name) for name in settings.LOCAL_SECRET_NAMES}
     for name in settings.LOCAL_SECRET_NAMES:
         monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    yield tmp_path
+    # ensure_local_secrets() exports the keys it generated into os.environ itself:
+    # leave none behind for the rest of the session (a retention HMAC key would
+    # change how later tests' erasures mask).
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def test_generates_each_missing_key_once_into_an_owner_only_file(data_dir, monkeypatch):
