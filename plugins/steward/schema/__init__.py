@@ -86,8 +86,15 @@ def _engine(bind: sa.Engine | str | None) -> sa.Engine:
 
 def current(conn: sa.Connection) -> str | None:
     """The warehouse's revision; None before the first upgrade (new, or laid out pre-migrations)."""
-    if conn.execute(
-        sa.text("select to_regclass(:table) is null"), {"table": f"{SCHEMA}.{VERSION_TABLE}"}
+    # pg_catalog read with the statement's own snapshot rather than to_regclass(), which may
+    # answer from the backend's catalog cache: an upgrader that waited on the lock must see
+    # the version table the first one committed (once in CI both reported "no revision").
+    if not conn.execute(
+        sa.text(
+            "select exists (select from pg_catalog.pg_tables"
+            " where schemaname = :schema and tablename = :table)"
+        ),
+        {"schema": SCHEMA, "table": VERSION_TABLE},
     ).scalar_one():
         return None
     return conn.execute(
