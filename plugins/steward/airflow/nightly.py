@@ -18,19 +18,20 @@ DSAR_SELECTOR = "dsar"
 RETENTION_SELECTOR = "retention"
 RETENTION_VERIFICATION_SELECTOR = "retention_verification"
 ACCESS_SELECTOR = "access"
+
+
+def _rendered_env(pulled: str) -> dict[str, str]:
+    """One template per variable of retention's environment, read from the XCom ``pulled``."""
+    return {name: "{{ " + pulled + "['" + name + "'] }}" for name in RETENTION_ENV}
+
+
 # Retention's dbt environment (the run's as-of, the periods, the policies to verify),
 # as its tasks chose it: templates the Cosmos tasks render when they run. Environment
 # variables, not dbt vars, so the group shares the other groups' partial parse.
-RETENTION_DBT_ENV = {
-    name: "{{ ti.xcom_pull(task_ids='retention.prepare_retention')['dbt_env']['" + name + "'] }}"
-    for name in RETENTION_ENV
-}
-RETENTION_VERIFICATION_ENV = {
-    name: "{{ ti.xcom_pull(task_ids='retention.enforce_retention', key='verification_env')['"
-    + name
-    + "'] }}"
-    for name in RETENTION_ENV
-}
+RETENTION_DBT_ENV = _rendered_env("ti.xcom_pull(task_ids='retention.prepare_retention')['dbt_env']")
+RETENTION_VERIFICATION_ENV = _rendered_env(
+    "ti.xcom_pull(task_ids='retention.enforce_retention', key='verification_env')"
+)
 # The task whose return value is each stage's part of the nightly summary.
 SUMMARY_TASKS = {
     "staging": "summarise_staging",
