@@ -202,3 +202,62 @@ def test_a_parse_decodes_the_manifest_once_and_reads_no_variable(dag_bag, monkey
     assert variables == []
     # Outside a task group's build, Cosmos reads its manifest as it always did.
     assert DbtGraph._load_manifest_from_file is counted
+
+
+def _dbt_group_of(task) -> str | None:
+    """The id of the dbt task group (the one with a producer) a task belongs to."""
+    group = task.task_group
+    while group is not None and group.group_id:
+        if any(child.endswith(".dbt_producer_watcher") for child in group.children):
+            return group.group_id
+        group = group.parent_group
+    return None
+
+
+def test_a_worker_parse_renders_only_the_dbt_group_of_its_task(dag_bag, monkeypatch):
+    """A worker parses the DAG file again for each task (Celery, LocalExecutor) and
+    Airflow tells it which task: the parse renders that task's dbt group alone (a
+    Python task's parse none) and yields the same task as the full parse."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.definitions.context import (
+        _AIRFLOW_PARSING_CONTEXT_DAG_ID,
+        _AIRFLOW_PARSING_CONTEXT_TASK_ID,
+    )
+
+    from steward.airflow import cosmos_config
+
+    full = dag_bag.get_dag(dag_defaults.NIGHTLY_DAG_ID)
+    groups = {_dbt_group_of(task) for task in full.tasks} - {None}
+    assert len(groups) == 7
+    # Per dbt group its producer, a model's sensor and a test's sensor; the Python
+    # tasks, the lone dbt test operator and the end markers.
+    samples = ["validate_data_map", "retention.enforce_retention", "retention.verify_retention"]
+    for group in sorted(groups):
+        members = sorted(t.task_id for t in full.tasks if _dbt_group_of(t) == group)
+        samples.append(f"{group}.dbt_producer_watcher")
+        samples.append(next(t for t in members if t.endswith(".run")))
+        samples.extend([t for t in members if t.endswith(".test")][:1])
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_defaults.NIGHTLY_DAG_ID)
+    for task_id in samples:
+        monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, task_id)
+        bag = DagBag(dag_folder=str(paths.dags_dir() / "steward_nightly.py"))
+        assert bag.import_errors == {}, task_id
+        dag = bag.dags[dag_defaults.NIGHTLY_DAG_ID]
+        task, original = dag.task_dict[task_id], full.task_dict[task_id]
+        own_group = _dbt_group_of(original)
+        rendered = {_dbt_group_of(t) for t in dag.tasks} - {None}
+        assert rendered == ({own_group} if own_group else set()), task_id
+        if own_group:
+            # The whole group, as in the full parse.
+            assert {t.task_id for t in dag.tasks if _dbt_group_of(t) == own_group} == {
+                t.task_id for t in full.tasks if _dbt_group_of(t) == own_group
+            }
+        stand_ins = {t.task_id for t in dag.tasks if t.task_id not in full.task_dict}
+        assert all(t.endswith(cosmos_config.NOT_RENDERED_TASK_ID) for t in stand_ins), task_id
+        assert len(stand_ins) == len(groups) - len(rendered)
+        assert type(task) is type(original)
+        assert task.upstream_task_ids == original.upstream_task_ids or not own_group
+        for field in (*task.template_fields, "trigger_rule", "retries", "queue", "pool"):
+            value = getattr(task, field, None)
+            if not callable(value):
+                assert value == getattr(original, field, None), (task_id, field)

@@ -24,14 +24,15 @@ class StagingModel:
 
 def staging_models(selector: str = STAGING_SELECTOR) -> list[StagingModel]:
     """The staging models and the source table each reads, as dbt's graph says
-    (``selector``: a selector of dbt_project/selectors.yml; it holds the sources)."""
-    nodes = _dbt_ls_json(
-        ["--resource-type", "model", "--resource-type", "source", "--selector", selector]
-    )
-    sources = {node["unique_id"]: node for node in nodes if node.get("resource_type") == "source"}
+    (``selector``: a selector of dbt_project/selectors.yml), from the manifest the
+    dbt task groups are rendered from."""
+    from steward.airflow import cosmos_config
+
+    nodes, manifest = cosmos_config.selected_nodes(selector)
+    sources = manifest["sources"]
     models = []
     for node in nodes:
-        if node.get("resource_type") != "model":
+        if node["resource_type"] != "model":
             continue
         upstream = [sources[uid] for uid in node["depends_on"]["nodes"] if uid in sources]
         if len(upstream) != 1:
@@ -72,25 +73,3 @@ def staging_summary(url: str | None = None) -> dict:
 def _count(conn, schema: str, table: str) -> int:
     query = sa.select(sa.func.count()).select_from(sa.table(table, schema=schema))
     return int(conn.execute(query).scalar_one())
-
-
-def _dbt_ls_json(arguments: list[str]) -> list[dict]:
-    """Run ``dbt ls`` in-process against the warehouse; return its JSON nodes."""
-    import json
-
-    from steward import dbt_runner
-
-    keys = ["unique_id", "resource_type", "name", "schema", "alias", "identifier", "depends_on"]
-    command = [
-        "ls",
-        "--output",
-        "json",
-        "--output-keys",
-        *keys,
-        # `ls` prints every node even with --quiet; the caller wants data, not output.
-        "--log-level",
-        "none",
-        *arguments,
-    ]
-    result = dbt_runner.run_or_raise(command, quiet=False)
-    return [json.loads(line) for line in result.result]
