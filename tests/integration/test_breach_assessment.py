@@ -388,7 +388,8 @@ def test_the_notification_list_is_encrypted_and_complete(breach_url, tmp_path, m
 def test_the_breach_dag_assesses_from_names_only(breach_url, tmp_path_factory, caplog):
     from airflow.dag_processing.dagbag import DagBag
 
-    home = tmp_path_factory.mktemp("airflow_home")
+    # The session's Airflow home (one `airflow db migrate` per test process).
+    home = tmp_path_factory.getbasetemp() / "airflow_home"
     env = {
         **bootstrap.airflow_environment(url=breach_url, home=home),
         dag_defaults.TASK_RETRIES_ENV: "0",
