@@ -4,7 +4,7 @@
 {#- The layout of int_phones__contact_checks: the vars its rules read. -#}
 {% macro phones_contact_checks_layout() -%}
     {{ return(local_md5(
-        'v1|' ~ var('phones_require_consent', false)
+        'v2|' ~ var('phones_require_consent', false)
         ~ '|' ~ var('phones_ebr_purchase_months', 18)
         ~ '|' ~ var('phones_ebr_inquiry_months', 3)
     )) }}
@@ -12,10 +12,9 @@
 
 
 {#- Pre-hook of int_phones__contact_checks. An incremental build that can be
-    continued removes what it rebuilds anyway or what is gone: every CRM check
-    (all recomputed at the reference date, so numbers a customer no longer holds
-    go) and the checks of campaign calls that are no longer outbound campaign
-    calls (deleted, or changed). One that cannot be continued starts empty. -#}
+    continued removes the checks of campaign calls that are no longer outbound
+    campaign calls (deleted, or changed). One that cannot be continued starts
+    empty (v2 of the layout: the CRM checks moved to their own table). -#}
 {% macro phones_contact_checks_prune(relation) -%}
     {%- if not is_incremental() -%}
         select 1
@@ -24,8 +23,7 @@
     {%- else -%}
         delete from {{ relation }} as checks
         where
-            checks.check_kind = 'crm_number'
-            or not exists (
+            not exists (
                 select from {{ ref('stg_telephony__calls') }} as calls
                 where
                     calls.call_id = checks.call_id

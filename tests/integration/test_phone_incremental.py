@@ -28,9 +28,10 @@ PHONE_SELECTION = [
 ]
 INCREMENTAL = "int_phones__contact_checks"
 # Every table the phone models build: (schema, table).
-PHONE_TABLES = [("intermediate", INCREMENTAL)] + [
-    ("steward", name) for name in (*nightly.PHONE_MARTS, "phone_quality_figures")
-]
+PHONE_TABLES = [
+    ("intermediate", INCREMENTAL),
+    ("intermediate", "int_phones__crm_contact_checks"),
+] + [("steward", name) for name in (*nightly.PHONE_MARTS, "phone_quality_figures")]
 
 
 def _build(url: str, scratch, *extra: str):
@@ -201,16 +202,13 @@ def test_the_night_rebuilt_only_a_slice_of_the_campaign_calls(incremental_night)
         total = conn.execute(
             sa.text(f"select count(*) from intermediate.{INCREMENTAL}")
         ).scalar_one()
-        campaign = conn.execute(
-            sa.text(
-                f"select count(*) from intermediate.{INCREMENTAL}"
-                " where check_kind = 'campaign_call'"
-            )
-        ).scalar_one()
-        crm = total - campaign
+        kinds = conn.execute(
+            sa.text(f"select distinct check_kind from intermediate.{INCREMENTAL}")
+        ).scalars()
+        assert set(kinds) == {"campaign_call"}  # the CRM's numbers have a table of their own
     inserted = _inserted_rows(incremental_night["incremental"], INCREMENTAL)
-    # Every CRM check (judged at the reference date) and a slice of the calls.
-    assert crm < inserted < crm + campaign / 2, (inserted, crm, campaign)
+    # A slice of the calls: those the changes can judge otherwise.
+    assert 0 < inserted < total / 2, (inserted, total)
     assert _inserted_rows(incremental_night["full"], INCREMENTAL) == total
 
 
@@ -228,5 +226,5 @@ def test_incremental_night_equals_full_refresh(incremental_night, schema, table)
             )
         )
     assert (only_incremental, only_full) == (0, 0), (table, rows)
-    if table == INCREMENTAL:
+    if table.startswith("int_phones__"):
         assert rows > 0

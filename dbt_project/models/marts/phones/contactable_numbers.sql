@@ -3,13 +3,12 @@
 -- date. not_contactable_reason is the first of `reasons`, in this order:
 -- invalid_number, disconnected, internal_opt_out, consent_revoked,
 -- national_dnc, ebr_expired, no_consent (the last two explain why a registered
--- number has no exemption). See int_phones__contact_checks for the rules.
+-- number has no exemption). See the macro phones_contact_rules for the rules.
 with
 
 checks as (
 
-    select * from {{ ref('int_phones__contact_checks') }}
-    where check_kind = 'crm_number'
+    select * from {{ ref('int_phones__crm_contact_checks') }}
 
 ),
 
