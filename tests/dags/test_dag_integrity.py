@@ -206,9 +206,11 @@ def test_a_parse_decodes_the_manifest_once_and_reads_no_variable(dag_bag, monkey
 
 def _dbt_group_of(task) -> str | None:
     """The id of the dbt task group (the one with a producer) a task belongs to."""
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+
     group = task.task_group
     while group is not None and group.group_id:
-        if any(child.endswith(".dbt_producer_watcher") for child in group.children):
+        if any(child.endswith(f".{PRODUCER_WATCHER_TASK_ID}") for child in group.children):
             return group.group_id
         group = group.parent_group
     return None
@@ -223,6 +225,7 @@ def test_a_worker_parse_renders_only_the_dbt_group_of_its_task(dag_bag, monkeypa
         _AIRFLOW_PARSING_CONTEXT_DAG_ID,
         _AIRFLOW_PARSING_CONTEXT_TASK_ID,
     )
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
 
     from steward.airflow import cosmos_config
 
@@ -234,7 +237,7 @@ def test_a_worker_parse_renders_only_the_dbt_group_of_its_task(dag_bag, monkeypa
     samples = ["validate_data_map", "retention.enforce_retention", "retention.verify_retention"]
     for group in sorted(groups):
         members = sorted(t.task_id for t in full.tasks if _dbt_group_of(t) == group)
-        samples.append(f"{group}.dbt_producer_watcher")
+        samples.append(f"{group}.{PRODUCER_WATCHER_TASK_ID}")
         samples.append(next(t for t in members if t.endswith(".run")))
         samples.extend([t for t in members if t.endswith(".test")][:1])
     monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_defaults.NIGHTLY_DAG_ID)

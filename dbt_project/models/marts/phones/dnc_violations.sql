@@ -7,8 +7,8 @@ with
 
 checks as (
 
+    -- Campaign calls only: the CRM's numbers are int_phones__crm_contact_checks.
     select * from {{ ref('int_phones__contact_checks') }}
-    where check_kind = 'campaign_call'
 
 ),
 
