@@ -203,10 +203,10 @@ def test_gitignore_keeps_env_out_of_git():
     assert ".env" in ignored
 
 
-def test_cosmos_is_configured_as_on_one_machine(services, tmp_path):
-    """The stack's Cosmos settings are the local ones (`steward airflow env`), except the
-    cache folder: a setting that makes parsing or the producer cheap locally must not be
-    forgotten in production."""
+def test_cosmos_and_task_supervisors_are_configured_as_on_one_machine(services, tmp_path):
+    """The stack's Cosmos and task-supervisor settings are the local ones (`steward
+    airflow env`), except the cache folder: a setting that makes parsing, the producer
+    or a task's end cheap locally must not be forgotten in production."""
     from steward.airflow import bootstrap
 
     local = {
@@ -214,9 +214,11 @@ def test_cosmos_is_configured_as_on_one_machine(services, tmp_path):
         for key, value in bootstrap.airflow_environment(
             url="postgresql://steward@localhost/steward", home=tmp_path
         ).items()
-        if key.startswith("AIRFLOW__COSMOS__") and key != "AIRFLOW__COSMOS__CACHE_DIR"
+        if key.startswith(("AIRFLOW__COSMOS__", "AIRFLOW__WORKERS__"))
+        and key != "AIRFLOW__COSMOS__CACHE_DIR"
     }
     assert local["AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS"] == "False"
+    assert local["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "1"
     for name in AIRFLOW_SERVICES:
         environment = _environment(services[name])
         assert {key: environment.get(key) for key in local} == local, name
