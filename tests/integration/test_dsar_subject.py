@@ -303,7 +303,13 @@ def test_deletion_purges_steward_copies_and_register_keeps_keyed_digests(subject
     purged = result["fulfilled"]["derived_copies"]
     assert purged["steward.customer_phone_numbers"] == 4
     assert purged["steward.dsar_subject_index"] > 0
+    # The intermediate tables (contact checks) are copies too, purged now, not next night.
+    assert purged["intermediate.int_phones__crm_contact_checks"] > 0
     assert not any(derived.count(engine, submitted["request_id"], _identity(result)).values())
+    with engine.connect() as conn:
+        for table in ("int_phones__crm_contact_checks", "int_phones__contact_checks"):
+            query = f"select count(*) from intermediate.{table} where customer_id = :c"
+            assert conn.execute(sa.text(query), {"c": C}).scalar_one() == 0, table
 
     with engine.connect() as conn:
         left = conn.execute(

@@ -58,7 +58,8 @@ from steward.engine import batches
 
 log = logging.getLogger(__name__)
 
-DERIVED_SCHEMA = "steward"  # dbt_project.yml: marts +schema steward
+# Steward's own tables (Python-owned, and the marts: dbt_project.yml's `+schema`).
+DERIVED_SCHEMA = "steward"
 KINDS = ("customer_id", "phone", "email")
 PLAN_TABLE = "steward.dsar_derived_plan"
 DEFAULT_BATCH_SIZE = 1_000
@@ -81,10 +82,11 @@ class DerivedCopy:
     source_table_column: str | None = None
     source_key_column: str | None = None
     declared_in: str = ""
+    schema: str = DERIVED_SCHEMA
 
     @property
     def qualified_name(self) -> str:
-        return f"{DERIVED_SCHEMA}.{self.model}"
+        return f"{self.schema}.{self.model}"
 
 
 def _as_tuple(value, where: str) -> tuple[str, ...]:
@@ -95,7 +97,7 @@ def _as_tuple(value, where: str) -> tuple[str, ...]:
     raise DerivedCopyError(f"{where}: expected a column name or a list of column names")
 
 
-def _parse(model: str, declaration: dict, where: str) -> DerivedCopy:
+def _parse(model: str, declaration: dict, where: str, schema: str = DERIVED_SCHEMA) -> DerivedCopy:
     if not isinstance(declaration, dict):
         raise DerivedCopyError(f"{where}: derived_copy must be a mapping")
     unknown = set(declaration) - {*KINDS, "rows_of", "source_rows", "upstream", "table"}
@@ -122,12 +124,14 @@ def _parse(model: str, declaration: dict, where: str) -> DerivedCopy:
         source_table_column=source_rows.get("table_column"),
         source_key_column=source_rows.get("key_column"),
         declared_in=where,
+        schema=schema,
     )
 
 
-def _declared(model: str, declaration, where: str) -> list[DerivedCopy]:
-    """The model's own copy, and the Python-owned tables it reads (``upstream``)."""
-    found = [_parse(model, declaration, where)]
+def _declared(model: str, declaration, where: str, schema: str) -> list[DerivedCopy]:
+    """The model's own copy (in ``schema``), and the Python-owned tables it reads
+    (``upstream``, in Steward's schema)."""
+    found = [_parse(model, declaration, where, schema)]
     for upstream in (declaration or {}).get("upstream") or []:
         if not isinstance(upstream, dict) or not upstream.get("table"):
             raise DerivedCopyError(f"{where}: derived_copy.upstream entries need a table")
@@ -139,16 +143,40 @@ def copies(project_dir: Path | None = None) -> list[DerivedCopy]:
     """Every table a dbt model's YAML declares in ``meta.steward.derived_copy``: the model,
     and the Python-owned tables it reads (``upstream: [{table: ..., <kind>: [...]}]``)."""
     project_dir = Path(project_dir or paths.dbt_project_dir())
+    schemas = _folder_schemas(project_dir)
     found: list[DerivedCopy] = []
     for path in sorted((project_dir / "models").rglob("*.yml")):
+        folder = path.relative_to(project_dir / "models").parts[0]
         document = yamlfile.safe_load(path.read_text()) or {}
         for model in document.get("models") or []:
             config_meta = ((model.get("config") or {}).get("meta") or {}).get("steward") or {}
             meta = config_meta or (model.get("meta") or {}).get("steward") or {}
             if "derived_copy" in meta:
                 where = f"{path.relative_to(project_dir)}: model {model['name']}"
-                found.extend(_declared(model["name"], meta["derived_copy"], where))
+                found.extend(
+                    _declared(
+                        model["name"],
+                        meta["derived_copy"],
+                        where,
+                        schemas.get(folder, DERIVED_SCHEMA),
+                    )
+                )
     return found
+
+
+def _folder_schemas(project_dir: Path) -> dict[str, str]:
+    """Top-level model folder -> its schema, as ``dbt_project.yml`` sets it (``+schema``):
+    the intermediate tables live in their own schema, the marts in Steward's."""
+    project_file = project_dir / "dbt_project.yml"
+    if not project_file.exists():
+        return {}
+    project = yamlfile.safe_load(project_file.read_text()) or {}
+    folders = ((project.get("models") or {}).get(project.get("name")) or {}).items()
+    return {
+        folder: config["+schema"]
+        for folder, config in folders
+        if isinstance(config, dict) and isinstance(config.get("+schema"), str)
+    }
 
 
 # --- which rows are the subject's --------------------------------------------------
@@ -206,7 +234,7 @@ def _table_columns(cursor, copy: DerivedCopy) -> dict[str, str] | None:
     cursor.execute(
         "select c.relkind from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
         " where n.nspname = %s and c.relname = %s",
-        (DERIVED_SCHEMA, copy.model),
+        (copy.schema, copy.model),
     )
     kind = cursor.fetchone()
     if kind is None or kind[0] not in ("r", "p"):
@@ -214,7 +242,7 @@ def _table_columns(cursor, copy: DerivedCopy) -> dict[str, str] | None:
     cursor.execute(
         "select column_name, data_type from information_schema.columns"
         " where table_schema = %s and table_name = %s",
-        (DERIVED_SCHEMA, copy.model),
+        (copy.schema, copy.model),
     )
     return dict(cursor.fetchall())
 
@@ -284,7 +312,7 @@ def _prepare(cursor, request_id: int, identity: SubjectIdentity, data_map: datam
         condition = _condition(copy, types)
         if not has_plan:
             continue
-        target = sql.Identifier(DERIVED_SCHEMA, copy.model)
+        target = sql.Identifier(copy.schema, copy.model)
         tables.append((copy, target, condition, _array_columns(copy, types)))
     return params, tables
 

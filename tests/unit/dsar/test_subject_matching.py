@@ -44,8 +44,39 @@ def test_derived_copies_come_from_the_dbt_yaml():
         "steward.customer_duplicate_clusters",
         "steward.customer_match_pairs",
         "steward.phone_lookup",
+        # Tables among the intermediate views, in the schema dbt_project.yml gives them.
+        "intermediate.int_phones__contact_checks",
+        "intermediate.int_phones__crm_contact_checks",
+        "intermediate.int_dedupe__customer_records",
     } <= set(copies)
     assert copies["steward.dsar_subject_index"].source_table_column == "source_table"
+    assert copies["intermediate.int_phones__contact_checks"].rows_of_table == "telephony.calls"
+
+
+def test_every_table_model_holding_identifiers_is_a_derived_copy():
+    """A model materialised as a table keeps what it copied after an erasure unless it is
+    declared: every table or incremental model with a customer id, e-mail or E.164 column
+    (as its YAML documents or its SQL selects) must be in derived.copies()."""
+    import re
+
+    from steward import paths
+
+    declared = {copy.model for copy in derived.copies()}
+    project = paths.dbt_project_dir()
+    defaults = {"marts": "table"}
+    undeclared = []
+    for model_sql in sorted((project / "models").rglob("*.sql")):
+        folder = model_sql.relative_to(project / "models").parts[0]
+        text = model_sql.read_text()
+        configured = re.search(r"materialized\s*=\s*'(\w+)'", text)
+        materialized = configured.group(1) if configured else defaults.get(folder, "view")
+        if materialized not in ("table", "incremental"):
+            continue
+        final = text.rsplit("final as (", 1)[-1]
+        holds_identifiers = re.search(r"\b(customer_ids?|e164|email|phone_e164)\b", final)
+        if holds_identifiers and model_sql.stem not in declared:
+            undeclared.append(model_sql.stem)
+    assert undeclared == []
 
 
 def test_a_malformed_derived_copy_declaration_is_named(tmp_path):
