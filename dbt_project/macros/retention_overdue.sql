@@ -185,26 +185,54 @@
         int_retention__active_holds. A table hold's date bounds are inclusive and
         a null bound is open; a row without a clock (an active customer, an open
         ticket) is still running, so it lies after any start date and only an
-        open-ended hold covers it. -#}
+        open-ended hold covers it.
+        Written so that `rows` is read once: the few active holds become two
+        arrays (one row), the rows no hold could cover (another subject, a table
+        without a record or table hold) are filtered out by them, and only the
+        rest is compared with each hold (lateral). A join of the rows and the
+        holds on the `or` below let PostgreSQL, estimating one hold, read every
+        row once per hold (73 s instead of 15 s on the `l` warehouse). Filters on
+        the view's policy_name and record_key still reach the rows' arms. -#}
     select
         rows_.policy_name,
         rows_.record_key,
         holds_.hold_id
     from {{ rows }} as rows_
-    inner join {{ holds }} as holds_
-        on
-            (holds_.hold_scope = 'subject' and rows_.subject_customer_id = holds_.customer_id)
-            or (
-                holds_.hold_scope = 'record'
-                and rows_.policy_name = holds_.source_table
-                and rows_.record_key = holds_.record_key
+    cross join (
+        select
+            coalesce(
+                array_agg(customer_id) filter (where hold_scope = 'subject'), '{}'
+            ) as subject_customer_ids,
+            coalesce(
+                array_agg(source_table) filter (where hold_scope in ('record', 'table')), '{}'
+            ) as source_tables
+        from {{ holds }}
+    ) as hold_keys
+    cross join lateral (
+        select candidate_holds.hold_id
+        from {{ holds }} as candidate_holds
+        where
+            (
+                candidate_holds.hold_scope = 'subject'
+                and rows_.subject_customer_id = candidate_holds.customer_id
             )
             or (
-                holds_.hold_scope = 'table'
-                and rows_.policy_name = holds_.source_table
-                and coalesce(rows_.clock_at::date, 'infinity'::date)
-                >= coalesce(holds_.date_from, '-infinity'::date)
-                and coalesce(rows_.clock_at::date, 'infinity'::date)
-                <= coalesce(holds_.date_to, 'infinity'::date)
+                candidate_holds.hold_scope = 'record'
+                and rows_.policy_name = candidate_holds.source_table
+                and rows_.record_key = candidate_holds.record_key
             )
+            or (
+                candidate_holds.hold_scope = 'table'
+                and rows_.policy_name = candidate_holds.source_table
+                and coalesce(rows_.clock_at::date, 'infinity'::date)
+                >= coalesce(candidate_holds.date_from, '-infinity'::date)
+                and coalesce(rows_.clock_at::date, 'infinity'::date)
+                <= coalesce(candidate_holds.date_to, 'infinity'::date)
+            )
+        -- Kept a per-row subquery: pulled up into a join, it is the plan above.
+        offset 0
+    ) as holds_
+    where
+        rows_.subject_customer_id = any(hold_keys.subject_customer_ids)
+        or rows_.policy_name = any(hold_keys.source_tables)
 {%- endmacro %}
