@@ -143,7 +143,7 @@ def copies(project_dir: Path | None = None) -> list[DerivedCopy]:
     """Every table a dbt model's YAML declares in ``meta.steward.derived_copy``: the model,
     and the Python-owned tables it reads (``upstream: [{table: ..., <kind>: [...]}]``)."""
     project_dir = Path(project_dir or paths.dbt_project_dir())
-    schemas = _folder_schemas(project_dir)
+    schemas = folder_config(project_dir, "+schema")
     found: list[DerivedCopy] = []
     for path in sorted((project_dir / "models").rglob("*.yml")):
         folder = path.relative_to(project_dir / "models").parts[0]
@@ -164,18 +164,19 @@ def copies(project_dir: Path | None = None) -> list[DerivedCopy]:
     return found
 
 
-def _folder_schemas(project_dir: Path) -> dict[str, str]:
-    """Top-level model folder -> its schema, as ``dbt_project.yml`` sets it (``+schema``):
-    the intermediate tables live in their own schema, the marts in Steward's."""
+def folder_config(project_dir: Path, setting: str) -> dict[str, str]:
+    """Top-level model folder -> its ``setting`` (``+schema``, ``+materialized``) as
+    ``dbt_project.yml`` sets it: the intermediate tables live in their own schema, the
+    marts in Steward's."""
     project_file = project_dir / "dbt_project.yml"
     if not project_file.exists():
         return {}
     project = yamlfile.safe_load(project_file.read_text()) or {}
     folders = ((project.get("models") or {}).get(project.get("name")) or {}).items()
     return {
-        folder: config["+schema"]
+        folder: config[setting]
         for folder, config in folders
-        if isinstance(config, dict) and isinstance(config.get("+schema"), str)
+        if isinstance(config, dict) and isinstance(config.get(setting), str)
     }
 
 

@@ -225,7 +225,8 @@ dialled as (
 
 ),
 
-campaign_calls as (
+-- The checks phones_contact_rules judges.
+checks as (
 
     select
         'campaign_call' as check_kind,
@@ -240,12 +241,6 @@ campaign_calls as (
         dialled.started_at as checked_at
 
     from dialled
-
-),
-
-checks as (
-
-    select * from campaign_calls
 
 ),
 

@@ -35,7 +35,8 @@ crm_phones as (
 
 ),
 
-crm_numbers as (
+-- The checks phones_contact_rules judges.
+checks as (
 
     select
         crm_normalised.customer_id,
@@ -58,12 +59,6 @@ crm_numbers as (
         crm_normalised.customer_id,
         crm_normalised.e164,
         coalesce(crm_normalised.e164, 'phone_id:' || crm_normalised.record_key)
-
-),
-
-checks as (
-
-    select * from crm_numbers
 
 ),
 
