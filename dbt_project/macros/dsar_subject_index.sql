@@ -33,30 +33,42 @@
 
 
 {#- The rows of `relation` to index: all of them, or with `changed_since` (a
-    previous build) those written since its watermark (transaction id at or after
-    it; xmins are 32-bit and wrap, so ages are compared, as the finder does) and
-    those whose phone number the lookup re-parsed since its time. -#}
-{% macro dsar_index_source(relation, phone_columns, lookup, changed_since) -%}
+    previous build) the name of a CTE holding those written since its watermark
+    (see dsar_index_changed_rows). -#}
+{% macro dsar_index_source(relation, changed_cte, changed_since) -%}
     {%- if changed_since is none -%}
         {{ return(relation | string) }}
     {%- endif -%}
+    {{ return(changed_cte) }}
+{%- endmacro %}
+
+
+{#- An incremental build's CTE of one table's rows to re-index, read once for all
+    of the table's arms: rows written since the watermark (transaction id at or
+    after it; xmins are 32-bit and wrap, so ages are compared, as the finder does)
+    and rows whose phone number the lookup parsed since the build's time (CTE
+    `reparsed`; `exists` is evaluated once, so a night with no new parse computes
+    no key). -#}
+{% macro dsar_index_changed_rows(relation, phone_columns, lookup, changed_since) -%}
     {%- set conditions = [
         watermark_written_since('c', changed_since['indexed_xmin'])
     ] -%}
-    {%- if lookup -%}
+    {%- if lookup and phone_columns -%}
+        {%- set keys = [] -%}
         {%- for column in phone_columns -%}
-            {%- do conditions.append(
-                "steward.phone_raw_key(c." ~ adapter.quote(column) ~ "::text) in (select raw_value from "
-                ~ lookup ~ " where parsed_at >= '" ~ changed_since['indexed_at'] ~ "'::timestamptz)"
+            {%- do keys.append(
+                "steward.phone_raw_key(c." ~ adapter.quote(column) ~ "::text) in (select reparsed.raw_value from reparsed)"
             ) -%}
         {%- endfor -%}
+        {%- do conditions.append("(exists (select from reparsed) and (" ~ keys | join(' or ') ~ "))") -%}
     {%- endif -%}
-    {{ return("(select * from " ~ relation ~ " as c where " ~ conditions | join(' or ') ~ ")") }}
+    {{ return("select * from " ~ relation ~ " as c where " ~ conditions | join(' or ')) }}
 {%- endmacro %}
 
 
 {% macro dsar_subject_index_rows(changed_since=none) -%}
     {%- set arms = [] -%}
+    {%- set changed_ctes = [] -%}
     {%- if execute -%}
         {%- set lookup = source('steward', 'phone_lookup') -%}
         {%- for node in graph.sources.values() | sort(attribute='unique_id') -%}
@@ -69,7 +81,12 @@
                     {%- do key_parts.append("'" ~ key ~ "', t." ~ adapter.quote(key)) -%}
                 {%- endfor -%}
                 {%- set row_key = 'jsonb_build_object(' ~ key_parts | join(', ') ~ ')' -%}
-                {%- set rows = dsar_index_source(relation, dsar_index_columns(node, meta, 'phone'), lookup, changed_since) -%}
+                {%- set phone_columns = dsar_index_columns(node, meta, 'phone') -%}
+                {%- set changed_cte = 'changed_' ~ (changed_ctes | length) -%}
+                {%- if changed_since is not none -%}
+                    {%- do changed_ctes.append(changed_cte ~ " as materialized (" ~ dsar_index_changed_rows(relation, phone_columns, lookup, changed_since) ~ ")") -%}
+                {%- endif -%}
+                {%- set rows = dsar_index_source(relation, changed_cte, changed_since) -%}
                 {%- for column in dsar_index_columns(node, meta, 'customer_id') -%}
                     {%- do arms.append("select 'customer_id'::text as identifier_kind, t." ~ adapter.quote(column) ~ "::text as identifier_value, '" ~ name ~ "'::text as source_table, " ~ row_key ~ " as row_key from " ~ rows ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
                 {%- endfor -%}
@@ -77,7 +94,7 @@
                     {%- do arms.append("select 'email'::text, lower(t." ~ adapter.quote(column) ~ "::text), '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ rows ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
                 {%- endfor -%}
                 {%- if lookup -%}
-                    {%- for column in dsar_index_columns(node, meta, 'phone') -%}
+                    {%- for column in phone_columns -%}
                         {%- do arms.append("select 'phone'::text, l.e164, '" ~ name ~ "'::text, " ~ row_key ~ " from " ~ rows ~ " as t cross join lateral (select distinct p.e164 from " ~ lookup ~ " as p where p.raw_value = steward.phone_raw_key(t." ~ adapter.quote(column) ~ "::text) and p.e164 is not null) as l") -%}
                     {%- endfor -%}
                 {%- endif -%}
@@ -85,6 +102,14 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if arms -%}
+        {%- if changed_ctes -%}
+    with
+    reparsed as materialized (
+        select raw_value from {{ source('steward', 'phone_lookup') }}
+        where parsed_at >= '{{ changed_since['indexed_at'] }}'::timestamptz
+    ),
+    {{ changed_ctes | join(',\n    ') }}
+        {% endif -%}
         {{ arms | join('\n    union all\n    ') }}
     {%- else -%}
     select
@@ -145,3 +170,71 @@
     {%- endif -%}
 {%- endmacro %}
 
+
+
+{#- Incremental strategy `subject_index_entries` (dsar_subject_index): re-indexed
+    rows keep the entries they still hold; only entries they no longer hold are
+    deleted and only new ones inserted. Most re-indexed rows were written for
+    another reason (a status, a surname) and hold the same identifiers, so a
+    night writes a fraction of what delete+insert on the row would (each entry
+    is two index insertions into a table of tens of millions of rows). The
+    re-indexed rows' current entries are read once, one row index probe per row
+    (the lateral's `offset 0` keeps it per row: a hash join would read the whole
+    index), then compared in memory with the new ones. Equal entries are
+    harmless: the finder unions them away. -#}
+{% macro get_incremental_subject_index_entries_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set fresh = arg_dict['temp_relation'] -%}
+    {%- set held = fresh.identifier ~ '__held' -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    analyze {{ fresh }};
+
+    create temporary table {{ held }} on commit drop as
+    select
+        entry.entry_ctid,
+        entry.identifier_kind,
+        entry.identifier_value,
+        entry.source_table,
+        entry.row_key
+    from (select distinct source_table, row_key from {{ fresh }}) as reindexed
+    cross join lateral (
+        select
+            indexed.ctid as entry_ctid,
+            indexed.identifier_kind,
+            indexed.identifier_value,
+            indexed.source_table,
+            indexed.row_key
+        from {{ target }} as indexed
+        where
+            indexed.source_table = reindexed.source_table
+            and indexed.row_key = reindexed.row_key
+        offset 0
+    ) as entry;
+
+    analyze {{ held }};
+
+    delete from {{ target }} as indexed
+    using {{ held }} as held_entry
+    where
+        indexed.ctid = held_entry.entry_ctid
+        and not exists (
+            select from {{ fresh }} as fresh_entry
+            where {{ subject_index_same_entry('fresh_entry', 'held_entry') }}
+        );
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }}
+    from {{ fresh }} as fresh_entry
+    where not exists (
+        select from {{ held }} as held_entry
+        where {{ subject_index_same_entry('held_entry', 'fresh_entry') }}
+    )
+{%- endmacro %}
+
+
+{#- Two entries alike: the same identifier of the same row. -#}
+{% macro subject_index_same_entry(left, right) -%}
+    {%- for column in ['source_table', 'row_key', 'identifier_kind', 'identifier_value'] -%}
+        {{ ' and ' if not loop.first }}{{ left }}.{{ column }} = {{ right }}.{{ column }}
+    {%- endfor -%}
+{%- endmacro %}

@@ -214,6 +214,22 @@ def _index_entries(engine) -> set[tuple]:
         }
 
 
+def _entry_times(engine, source_table: str, row_key: str) -> set[tuple]:
+    """A row's entries with the time each was written."""
+    with engine.connect() as conn:
+        return {
+            tuple(row)
+            for row in conn.execute(
+                sa.text(
+                    "select identifier_kind || ':' || identifier_value, indexed_at"
+                    " from steward.dsar_subject_index"
+                    " where source_table = :table and row_key = cast(:key as jsonb)"
+                ),
+                {"table": source_table, "key": row_key},
+            )
+        }
+
+
 def _build_index(engine, tmp_path_factory, *extra: str) -> None:
     from steward import dbt_runner
 
@@ -231,9 +247,20 @@ def test_incremental_build_indexes_what_was_written_since(indexed_warehouse, tmp
 
     engine = indexed_warehouse
     before = finder.subject_index_state(engine)
+    customer_row = ("crm.customers", f'{{"customer_id": {C}}}')
+    with engine.begin() as conn:
+        # Written again, holding the same identifiers: re-indexed, its entries kept as
+        # they are (not deleted and inserted again).
+        conn.execute(
+            sa.text("update crm.customers set last_name = last_name where customer_id = :c"),
+            {"c": C},
+        )
+    kept_before = _entry_times(engine, *customer_row)
     _build_index(engine, tmp_path_factory)
     after = finder.subject_index_state(engine)
     assert after[2] > before[2] and after[1] >= before[1]
+    assert kept_before and _entry_times(engine, *customer_row) == kept_before
+    assert all(indexed_at < after[2] for _, indexed_at in kept_before)
     incremental = _index_entries(engine)
     with engine.connect() as conn:
         rewritten = conn.execute(

@@ -5,7 +5,8 @@
 --
 -- Incremental: a night re-indexes only the rows written since the last build
 -- (transaction id at or after its watermark) and the rows whose phone number the
--- lookup re-parsed since; their old entries are replaced (delete+insert on the row).
+-- lookup re-parsed since: entries a re-indexed row no longer holds are deleted,
+-- new ones inserted, the others left as they are (strategy subject_index_entries).
 -- Entries of rows deleted since stay until a full refresh (the finder re-checks
 -- every candidate live, so they find nothing). A changed data map (other tables or
 -- identifier columns) rebuilds it whole; `dbt run --full-refresh -s dsar_subject_index`
@@ -23,7 +24,7 @@
     index unique cost a sort of every entry (most of the `l` build). #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy='subject_index_entries',
     unique_key=['source_table', 'row_key'],
     on_schema_change='fail',
     indexes=[
