@@ -67,7 +67,8 @@ INFO_TYPES = {
     categories.CALL_RECORDING: "Call_Recording",
 }
 IP_INFO_TYPES = {"v4": "IP_Address_v4", "v6": "IP_Address_v6"}
-PERSON_NAME_TYPES = frozenset({"Full_Name", "First_Name", "Last_Name"})
+# "Person_Name": a corpus that does not tell first, last and full names apart (coarsen to it).
+PERSON_NAME_TYPES = frozenset({"Full_Name", "First_Name", "Last_Name", "Person_Name"})
 # DataHub's corpus labels none of these kinds: findings of them are listed, not scored.
 DATAHUB_OUT_OF_SCOPE = (
     categories.FIRST_NAME,

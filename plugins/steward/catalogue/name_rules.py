@@ -237,8 +237,14 @@ class NameRules:
             )
 
 
+# An initialism written with a lower-case "of" ("DoB", "PoB", "DoD": date of birth, place
+# of birth, date of death) is one word, not camelCase: "Functional DoB" -> "functional_dob".
+_OF_INITIALISM = re.compile(r"(?<![A-Z])[A-Z]o[A-Z](?![a-z])")
+
+
 def normalize(column_name: str) -> str:
     """'Primary Contact-First Name' -> 'primary_contact_first_name', 'IBANNo' -> 'iban_no'."""
+    column_name = _OF_INITIALISM.sub(lambda match: f"_{match.group().lower()}_", column_name)
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", column_name)
     folded = reference.fold(spaced)
     return re.sub(r"[^a-z0-9]+", "_", folded).strip("_")

@@ -152,7 +152,21 @@ _CJK_ADDRESS = re.compile(
     r"|\d+\s*(?:号|號|번지|丁目)"
     r"|[省市区县縣].{0,12}[路街道巷]|[路街道].{0,6}[座号號栋棟]"
 )
-_HOUSE_NUMBER = re.compile(r"\d{1,6}[a-zA-Z]?(?:[-/]\d{1,4}[a-zA-Z]?)?,?")
+# "12", "12a", "12-14", "9/506", "7." (Hungarian, German), and the door numbers of
+# South Asia that name plot, block and house ("8/156/4", "7-111-46-24")...
+_HOUSE_NUMBER = re.compile(r"\d{1,6}[a-zA-Z]?(?:[-/]\d{1,4}[a-zA-Z]?){0,3}\.?,?")
+# ...but not a date ("12/05/2020 Court hearing") or a phone number ("503-967-6291").
+_DATE_WITH_YEAR = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
+MAX_HOUSE_NUMBER_DIGITS = 8
+# What may stand before the house number: a unit ("Unit 5, 100 Main St", "A1 - 2820
+# Harriet Rd": Canada's "12-345 Main St" is one token already) or a door-number word
+# ("D No 26-1-76", "H.No. 5"). It is dropped, so that the house number comes first.
+_NUMBER_PREFIX = re.compile(
+    r"(?:(?:unit|apt|apartment|suite|ste|flat)\.?\s*#?\s*[a-z]?\d{1,5}[a-z]?(?:\s*[-–,]\s*|\s+)"
+    r"|[a-z]?\d{1,5}[a-z]?\s+[-–]\s+|[a-z]\d{1,5}[a-z]?\s*[-–]\s*"
+    r"|(?:d|h|door|house|plot)\s*\.?\s*no\b\.?\s*:?\s*)"
+    r"(?=\d{1,6}[a-z]?(?:[-/]\d{1,4}[a-z]?){0,3}\.?(?:[\s,]|$))"  # a house number follows
+)
 # Opening hours ("8 AM TO 10 PM", "9:30 a.m."): a number next to a word, not an address.
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\b\.?", re.IGNORECASE)
 # "1600 Block E Main St", "300 blk of Elm Ave": a hundred block, the way police and
@@ -167,8 +181,17 @@ _PO_BOX = re.compile(
 _HUNDRED_BLOCK = re.compile(r"\d{1,6}\s+(?:block|blk)\b", re.IGNORECASE)
 
 
+def _is_house_number(token: str) -> bool:
+    return (
+        bool(_HOUSE_NUMBER.fullmatch(token))
+        and not _DATE_WITH_YEAR.match(token)
+        and sum(ch.isdigit() for ch in token) <= MAX_HOUSE_NUMBER_DIGITS
+    )
+
+
 def street_address(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
-    """A house number next to a street-type word (English, Romance, Germanic orders)."""
+    """A house number next to a street-type word (English, Romance, Germanic, Central
+    European, Indonesian and South Asian orders), or before a postal code and its city."""
     text = value.strip()
     if ctx.numeric or not text or len(text) > 120:
         return NO_MATCH
@@ -178,18 +201,19 @@ def street_address(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
         return NO_MATCH
     if _PO_BOX.fullmatch(reference.fold(text)):
         return verdict_result(Verdict.VALID)
-    tokens = re.split(r"[\s,]+", reference.fold(text))
+    folded = _NUMBER_PREFIX.sub("", reference.fold(text), count=1)
+    tokens = re.split(r"[\s,]+", folded)
     tokens = [token for token in tokens if token]
     if not 2 <= len(tokens) <= 14:
         return NO_MATCH
     types = reference.street_types()
-    number_positions = [i for i, token in enumerate(tokens) if _HOUSE_NUMBER.fullmatch(token)]
+    number_positions = [i for i, token in enumerate(tokens) if _is_house_number(token)]
     if not number_positions:
         return NO_MATCH
 
     def is_street_word(token: str) -> bool:
-        bare = token.rstrip(".")
-        return bare in types or token.endswith(reference.STREET_TYPE_SUFFIXES)
+        bare = token.rstrip(".")  # "st." is "st"; "jl.", "ul." are listed with their dot
+        return bare in types or token in types or token.endswith(reference.STREET_TYPE_SUFFIXES)
 
     # "123 Main St", "12 rue de la Paix": number first, a street word soon after.
     if number_positions[0] == 0 and any(is_street_word(t) for t in tokens[1:7]):
@@ -198,9 +222,36 @@ def street_address(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
     street_first = is_street_word(tokens[0])
     if street_first and any(0 < position <= 6 for position in number_positions):
         return verdict_result(Verdict.VALID)
+    # "Runjaninova 4, 10000 Zagreb": a name and a number, then a postal code and its city.
+    if any(
+        tokens[position - 1].isalpha() and _postal_code_and_city(tokens[position + 1 :])
+        for position in number_positions
+        if position > 0
+    ):
+        return verdict_result(Verdict.VALID)
+    # "Medve utca 4", "Szabadság tér 7.": name, street word, then the number (of at most four
+    # digits: "Moab UT 84532" ends with a ZIP code) that ends the street part. Facilities are
+    # numbered that way too ("Tennis Court 3"): shape, for a column named for addresses.
+    for part in folded.split(","):
+        words = part.split()
+        if (
+            len(words) >= 3
+            and _is_house_number(words[-1])
+            and not re.match(r"\d{5}", words[-1])
+            and is_street_word(words[-2])
+        ):
+            return verdict_result(Verdict.SHAPE)
     if number_positions[0] == 0 and len(tokens) <= 8:
         return verdict_result(Verdict.SHAPE)
     return NO_MATCH
+
+
+def _postal_code_and_city(tokens: list[str]) -> bool:
+    """Whether ``tokens`` start with a postal code and a known city ("10000 zagreb ...")."""
+    if len(tokens) < 2 or not _POSTAL_CODES.fullmatch(tokens[0]):
+        return False
+    cities = reference.city_names()
+    return tokens[1] in cities or " ".join(tokens[1:3]) in cities
 
 
 # --- postal codes --------------------------------------------------------------------
@@ -226,39 +277,86 @@ def postal_code(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
     return NO_MATCH
 
 
+_POSTAL_INDEX_NUMBER = re.compile(r"[1-9]\d{2}\s?\d{3}")
+
+
+def postal_index_number(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
+    """India's six-digit PIN code ("110001", "560 034"); a four-digit secret PIN is not one."""
+    return (
+        verdict_result(Verdict.VALID) if _POSTAL_INDEX_NUMBER.fullmatch(value.strip()) else NO_MATCH
+    )
+
+
 # --- demographics --------------------------------------------------------------------
 
+_MONTH_NAMES = word_list(
+    "january february march april may june july august september october november december"
+)
+_MONTHS = {
+    name: number
+    for number, month in enumerate(_MONTH_NAMES, start=1)
+    for name in (month, month[:3], "sept" if number == 9 else month)
+}
+_MONTH = r"([a-z]{3,9})\.?"
 _DATE_PATTERNS = (
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?"), ("y", "m", "d")),
     (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), ("y", "m", "d")),
-    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), ("m", "d", "y")),
-    (re.compile(r"(\d{1,2})[.-](\d{1,2})[.-](\d{4})"), ("d", "m", "y")),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})"), ("m", "d", "y")),
+    (re.compile(r"(\d{1,2})[.-](\d{1,2})[.-](\d{4}|\d{2})"), ("d", "m", "y")),
     (re.compile(r"(\d{4})(\d{2})(\d{2})"), ("y", "m", "d")),
+    # "Apr 1, 1982", "April 1st 1982"; "1 April 1982", "01-Apr-82"
+    (
+        re.compile(rf"{_MONTH}\s*(\d{{1,2}})(?:st|nd|rd|th)?,?\s*(\d{{4}})", re.IGNORECASE),
+        ("m", "d", "y"),
+    ),
+    (
+        re.compile(
+            rf"(\d{{1,2}})(?:st|nd|rd|th)?[\s/-]+{_MONTH},?[\s/-]+(\d{{4}}|\d{{2}})", re.IGNORECASE
+        ),
+        ("d", "m", "y"),
+    ),
 )
 
 
-def _parse_date(text: str) -> dt.date | None:
+def _parse_date(text: str, today: dt.date) -> dt.date | None:
+    """A calendar date; a two-digit year is taken in the century that puts it in the past."""
     for pattern, order in _DATE_PATTERNS:
         match = pattern.fullmatch(text)
         if not match:
             continue
-        parts = dict(zip(order, (int(group) for group in match.groups()[:3]), strict=True))
-        for month, day in ((parts["m"], parts["d"]), (parts["d"], parts["m"])):
-            try:
-                return dt.date(parts["y"], month, day)
-            except ValueError:
+        groups = dict(zip(order, match.groups()[:3], strict=True))
+        month_text = groups["m"].casefold()
+        if not month_text.isdigit():
+            if month_text not in _MONTHS:
                 continue
+            groups["m"] = str(_MONTHS[month_text])
+        parts = {key: int(value) for key, value in groups.items()}
+        centuries = (2000, 1900) if len(groups["y"]) == 2 else (0,)
+        orders = ((parts["m"], parts["d"]), (parts["d"], parts["m"]))
+        for century in centuries:
+            for month, day in orders if month_text.isdigit() else orders[:1]:
+                try:
+                    date = dt.date(century + parts["y"], month, day)
+                except ValueError:
+                    continue
+                if century and date > today:
+                    break  # "04/01/52" was not born in 2052: try the century before
+                return date
     return None
 
 
 def date_of_birth(value: str, ctx: ValueContext = DEFAULT_CONTEXT) -> Result:
-    """A date (or a bare year of birth) putting the person between 0 and 120 years old."""
+    """A date (or a bare year of birth) putting the person between 0 and 120 years old.
+
+    Dates with a two-digit year ("04/01/12") or a month name ("Apr 1, 1982") are read too:
+    never evidence alone, this validator only checks a column named for birth dates.
+    """
     text = value.strip()
     if re.fullmatch(r"\d{4}", text):
         return verdict_result(
             Verdict.VALID if 0 <= ctx.today.year - int(text) <= 120 else Verdict.NO
         )
-    born = _parse_date(text)
+    born = _parse_date(text, ctx.today)
     if born is None:
         return NO_MATCH
     age_days = (ctx.today - born).days

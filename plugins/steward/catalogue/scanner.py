@@ -48,7 +48,7 @@ DEFAULT_SEED = 20240601
 DEFAULT_EXCLUDED_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 UNDEFINED_TABLE = "42P01"
 # Bump when scoring changes in a way that must invalidate every stored fingerprint.
-FINGERPRINT_VERSION = "2"
+FINGERPRINT_VERSION = "3"
 ColumnKey = tuple[str, str, str]  # (schema, table, column)
 
 

@@ -58,6 +58,7 @@ from steward.catalogue.person_validators import (
     last_name,
     person_full_name,
     postal_code,
+    postal_index_number,
     street_address,
 )
 from steward.catalogue.verdicts import DEFAULT_CONTEXT, NO_MATCH, Result, ValueContext, Verdict
@@ -111,6 +112,7 @@ VALIDATORS: dict[str, Validator] = {
         Validator("last_name", last_name),
         Validator("street_address", street_address),
         Validator("postal_code", postal_code, accepts_numbers=True),
+        Validator("postal_index_number", postal_index_number, accepts_numbers=True),
         Validator("date_of_birth", date_of_birth, accepts_numbers=True),
         Validator("gender", gender, accepts_numbers=True),
         Validator("age", age, accepts_numbers=True),
