@@ -60,3 +60,15 @@
 {% macro watermark_written_since(alias, xmin) -%}
     age({{ alias }}.xmin) <= age('{{ xmin % 4294967296 }}'::xid)
 {%- endmacro %}
+
+
+{#- `column` of the rows of each of `relations` written since watermark `xmin`,
+    as one union (the keys an incremental night builds again). -#}
+{% macro watermark_keys_written_since(column, relations, xmin) -%}
+    {%- for relation in relations %}
+        {{ 'union' if not loop.first }}
+        select written.{{ column }}
+        from {{ relation }} as written
+        where {{ watermark_written_since('written', xmin) }}
+    {%- endfor %}
+{%- endmacro %}

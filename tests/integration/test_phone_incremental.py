@@ -4,7 +4,9 @@ Seeds its own warehouse (scale s), builds the phone models in full, then adds an
 changes data the contact checks depend on (new and changed campaign calls, a
 deleted one, a consent revoked and one granted, an opt-out naming another holder's
 number, a customer who moved country, registry rows the source landed, a CRM
-number changed), refreshes the lookup, builds incrementally, copies every phone
+number changed) and the customer records of de-duplication (chosen phones deleted
+and moved to another customer, chosen addresses deleted, newer addresses), refreshes
+the lookup, builds incrementally, copies every phone
 table, builds with ``--full-refresh`` and compares the two row for row (EXCEPT
 ALL both ways).
 """
@@ -25,12 +27,15 @@ PHONE_SELECTION = [
     "path:models/staging",
     "path:models/intermediate/phones",
     "path:models/marts/phones",
+    "path:models/intermediate/dedupe",
 ]
 INCREMENTAL = "int_phones__contact_checks"
+RECORDS = "intermediate.int_dedupe__customer_records"
 # Every table the phone models build: (schema, table).
 PHONE_TABLES = [
     ("intermediate", INCREMENTAL),
     ("intermediate", "int_phones__crm_contact_checks"),
+    ("intermediate", "int_dedupe__customer_records"),
 ] + [("steward", name) for name in (*nightly.PHONE_MARTS, "phone_quality_figures")]
 
 
@@ -133,6 +138,36 @@ def _change_sources(conn) -> dict[str, int]:
             " on conflict do nothing"
         )
     ).rowcount
+    # De-duplication's records: chosen phones deleted, or moved to another customer;
+    # chosen addresses deleted; newer addresses (chosen from now on).
+    counts["deleted_best_phones"] = conn.execute(
+        sa.text(
+            "delete from crm.customer_phones where phone_id in (select best_phone_id"
+            f" from {RECORDS} where best_phone_id is not null order by customer_id limit 3)"
+        )
+    ).rowcount
+    counts["moved_best_phones"] = conn.execute(
+        sa.text(
+            "update crm.customer_phones set customer_id = customer_id + 1 where phone_id in"
+            f" (select best_phone_id from {RECORDS} where best_phone_id is not null"
+            " order by customer_id limit 3 offset 10)"
+        )
+    ).rowcount
+    counts["deleted_current_addresses"] = conn.execute(
+        sa.text(
+            "delete from crm.customer_addresses where address_id in (select current_address_id"
+            f" from {RECORDS} where current_address_id is not null order by customer_id"
+            " limit 3 offset 20)"
+        )
+    ).rowcount
+    counts["new_addresses"] = conn.execute(
+        sa.text(
+            "insert into crm.customer_addresses select address_id + (select max(address_id)"
+            " from crm.customer_addresses), customer_id, 'Neue Strasse 5', city, postal_code,"
+            " state_code, country_code, created_at + interval '1 day'"
+            " from crm.customer_addresses order by address_id limit 3 offset 40"
+        )
+    ).rowcount
     # A CRM number changed (its last digit).
     counts["changed_crm_numbers"] = conn.execute(
         sa.text(
@@ -210,6 +245,15 @@ def test_the_night_rebuilt_only_a_slice_of_the_campaign_calls(incremental_night)
     # A slice of the calls: those the changes can judge otherwise.
     assert 0 < inserted < total / 2, (inserted, total)
     assert _inserted_rows(incremental_night["full"], INCREMENTAL) == total
+
+
+def test_the_night_rebuilt_only_the_changed_customer_records(incremental_night):
+    with incremental_night["engine"].connect() as conn:
+        total = conn.execute(sa.text(f"select count(*) from {RECORDS}")).scalar_one()
+    records = RECORDS.split(".")[1]
+    inserted = _inserted_rows(incremental_night["incremental"], records)
+    assert 0 < inserted < total / 2, (inserted, total)
+    assert _inserted_rows(incremental_night["full"], records) == total
 
 
 @pytest.mark.parametrize(("schema", "table"), PHONE_TABLES)

@@ -1,17 +1,37 @@
 -- One row per customer with the fields fuzzy matching compares, normalised so
 -- that spelling noise (case, spaces, phone formats) is not mistaken for a
 -- difference. steward.dedupe streams its compared columns to splink (DuckDB);
--- the dedupe marts join it on customer_id. A table, built once a night: a view
--- would recompute the phone and address joins for each reader (minutes on `l`).
+-- the dedupe marts join it on customer_id. A table: a view would recompute the
+-- phone and address joins for each reader (minutes on `l`).
+--
+-- Incremental (delete+insert on customer_id): a night rebuilds the records of
+-- customers whose row, phones or addresses were written since its watermark, or
+-- one of whose numbers the lookup parsed since, and of customers without a record
+-- (the pre-hook removes those of deleted customers, and those whose chosen phone
+-- or address row is gone). `dbt build --full-refresh` gives the same rows
+-- (tests/integration/test_phone_incremental.py).
 --
 -- steward.phone_lookup is owned by steward.phones (Python): the internal source
--- `steward`. Before the first lookup refresh it is empty and phones stay null
--- (dbt rebuilds the table nightly).
+-- `steward`. Before the first lookup refresh it is empty and phones stay null.
+{%- set previous = (
+    watermark_previous_build(this, dedupe_records_layout(), 'built_xmin')
+    if is_incremental() else none
+) %}
 {{ config(
-    materialized='table',
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='append_new_columns',
     schema='intermediate',
     indexes=[{'columns': ['customer_id'], 'unique': True}],
-    post_hook='analyze {{ this }}',
+    pre_hook=[
+        "{{ watermark_mark_build('steward.dedupe_records_xmin') }}",
+        "{{ dedupe_records_prune(this) }}",
+    ],
+    post_hook=[
+        "{{ watermark_record_build(this, 'steward.dedupe_records_xmin', 'built_xmin', 'built_at', dedupe_records_layout()) }}",
+        "analyze {{ this }}",
+    ],
 ) }}
 
 
@@ -22,9 +42,47 @@
 
 with
 
+{% if previous is not none %}
+    changed_customers as materialized (
+
+        {{ watermark_keys_written_since('customer_id', [
+            source('crm', 'customers'),
+            source('crm', 'customer_phones'),
+            source('crm', 'customer_addresses'),
+        ], previous.built_xmin) }}
+
+        union
+
+        -- Numbers the lookup parsed (or re-parsed) since, in any region.
+        select phones.customer_id
+        from {{ source('crm', 'customer_phones') }} as phones
+        where steward.phone_raw_key(phones.phone_raw) in (
+            select phone_lookup.raw_value
+            from {{ phone_lookup }} as phone_lookup
+            where {{ watermark_written_since('phone_lookup', previous.built_xmin) }}
+        )
+
+        union
+
+        -- Without a record: new, or removed by the pre-hook.
+        select customers.customer_id
+        from {{ source('crm', 'customers') }} as customers
+        where not exists (
+            select from {{ this }} as records
+            where records.customer_id = customers.customer_id
+        )
+
+    ),
+{% endif %}
+
 customers as (
 
     select * from {{ ref('stg_crm__customers') }}
+    {% if previous is not none %}
+        where customer_id in (
+            select changed_customers.customer_id from changed_customers
+        )
+    {% endif %}
 
 ),
 
@@ -63,7 +121,8 @@ best_phone as (
 
     select distinct on (customer_id)
         customer_id,
-        e164 as phone_e164
+        e164 as phone_e164,
+        phone_id as best_phone_id
 
     from phone_numbers
     order by customer_id asc, is_primary desc, created_at asc, phone_id asc
@@ -75,11 +134,13 @@ current_address as (
 
     select distinct on (customer_id)
         customer_id,
+        address_id as current_address_id,
         street,
         city,
         postal_code
 
     from addresses
+    where customer_id in (select customers.customer_id from customers)
     order by customer_id asc, created_at desc, address_id desc
 
 ),
@@ -93,6 +154,9 @@ final as (
         customers.country_code,
         customers.customer_status,
         customers.created_at,
+        -- The rows chosen: the pre-hook notices when one is deleted or moves.
+        best_phone.best_phone_id,
+        current_address.current_address_id,
         nullif(lower(regexp_replace(btrim(customers.first_name), '\s+', ' ', 'g')), '')
             as first_name,
         nullif(lower(regexp_replace(btrim(customers.last_name), '\s+', ' ', 'g')), '')
@@ -114,6 +178,7 @@ final as (
 )
 
 -- A stable physical order: the catalogue samples pages of this table, and an unchanged
--- table must give the same sample night after night (incremental rescans skip it).
+-- table must give the same sample night after night (incremental rescans skip it);
+-- a night appends its rebuilt records in this order.
 select * from final
 order by customer_id
