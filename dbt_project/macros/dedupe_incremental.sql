@@ -15,11 +15,7 @@
     starts empty. A deleted phone or address that was not chosen changes nothing:
     the chosen one is still first. -#}
 {% macro dedupe_records_prune(relation) -%}
-    {%- if not is_incremental() -%}
-        select 1
-    {%- elif watermark_previous_build(relation, dedupe_records_layout(), 'built_xmin') is none -%}
-        truncate {{ relation }}
-    {%- else -%}
+    {%- call watermark_prune(relation, dedupe_records_layout(), 'built_xmin') -%}
         delete from {{ relation }} as records
         where
             not exists (
@@ -40,5 +36,5 @@
                 )
             )
         {%- endfor %}
-    {%- endif -%}
+    {%- endcall -%}
 {%- endmacro %}

@@ -32,19 +32,8 @@
 {%- endmacro %}
 
 
-{#- The rows of `relation` to index: all of them, or with `changed_since` (a
-    previous build) the name of a CTE holding those written since its watermark
-    (see dsar_index_changed_rows). -#}
-{% macro dsar_index_source(relation, changed_cte, changed_since) -%}
-    {%- if changed_since is none -%}
-        {{ return(relation | string) }}
-    {%- endif -%}
-    {{ return(changed_cte) }}
-{%- endmacro %}
-
-
-{#- An incremental build's CTE of one table's rows to re-index, read once for all
-    of the table's arms: rows written since the watermark (transaction id at or
+{#- An incremental build's CTE of one table's rows to re-index (a full build reads
+    the table itself), read once for all of the table's arms: rows written since the watermark (transaction id at or
     after it; xmins are 32-bit and wrap, so ages are compared, as the finder does)
     and rows whose phone number the lookup parsed since the build's time (CTE
     `reparsed`; `exists` is evaluated once, so a night with no new parse computes
@@ -82,11 +71,11 @@
                 {%- endfor -%}
                 {%- set row_key = 'jsonb_build_object(' ~ key_parts | join(', ') ~ ')' -%}
                 {%- set phone_columns = dsar_index_columns(node, meta, 'phone') -%}
-                {%- set changed_cte = 'changed_' ~ (changed_ctes | length) -%}
+                {%- set rows = relation | string -%}
                 {%- if changed_since is not none -%}
-                    {%- do changed_ctes.append(changed_cte ~ " as materialized (" ~ dsar_index_changed_rows(relation, phone_columns, lookup, changed_since) ~ ")") -%}
+                    {%- set rows = 'changed_' ~ (changed_ctes | length) -%}
+                    {%- do changed_ctes.append(rows ~ " as materialized (" ~ dsar_index_changed_rows(relation, phone_columns, lookup, changed_since) ~ ")") -%}
                 {%- endif -%}
-                {%- set rows = dsar_index_source(relation, changed_cte, changed_since) -%}
                 {%- for column in dsar_index_columns(node, meta, 'customer_id') -%}
                     {%- do arms.append("select 'customer_id'::text as identifier_kind, t." ~ adapter.quote(column) ~ "::text as identifier_value, '" ~ name ~ "'::text as source_table, " ~ row_key ~ " as row_key from " ~ rows ~ " as t where t." ~ adapter.quote(column) ~ " is not null") -%}
                 {%- endfor -%}

@@ -72,3 +72,18 @@
         where {{ watermark_written_since('written', xmin) }}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#- Pre-hook of an incremental model on the watermark: nothing on a first or full
+    build; an incremental build that cannot be continued (another layout, or no
+    recorded build) starts empty; one that can runs the caller's prune (the rows
+    whose sources were deleted since, which no watermark shows). -#}
+{% macro watermark_prune(relation, layout, xmin_key) -%}
+    {%- if not is_incremental() -%}
+        select 1
+    {%- elif watermark_previous_build(relation, layout, xmin_key) is none -%}
+        truncate {{ relation }}
+    {%- else -%}
+        {{ caller() }}
+    {%- endif -%}
+{%- endmacro %}

@@ -16,11 +16,7 @@
     campaign calls (deleted, or changed). One that cannot be continued starts
     empty (v2 of the layout: the CRM checks moved to their own table). -#}
 {% macro phones_contact_checks_prune(relation) -%}
-    {%- if not is_incremental() -%}
-        select 1
-    {%- elif watermark_previous_build(relation, phones_contact_checks_layout(), 'built_xmin') is none -%}
-        truncate {{ relation }}
-    {%- else -%}
+    {%- call watermark_prune(relation, phones_contact_checks_layout(), 'built_xmin') -%}
         delete from {{ relation }} as checks
         where
             not exists (
@@ -30,5 +26,5 @@
                     and calls.call_direction = 'outbound'
                     and calls.campaign_id is not null
             )
-    {%- endif -%}
+    {%- endcall -%}
 {%- endmacro %}

@@ -90,30 +90,20 @@ outbound_campaign_calls as (
 {% if previous is not none %}
     changed_calls as (
 
-        select calls.call_id
-        from {{ source('telephony', 'calls') }} as calls
-        where {{ watermark_written_since('calls', previous.built_xmin) }}
+        {{ watermark_keys_written_since(
+            'call_id', [source('telephony', 'calls')], previous.built_xmin
+        ) }}
 
     ),
 
     changed_customers as (
 
         -- Their consents, EBRs and opt-outs, or their country (the region hint).
-        select consents.customer_id
-        from {{ source('compliance', 'consents') }} as consents
-        where {{ watermark_written_since('consents', previous.built_xmin) }}
-
-        union
-
-        select opt_outs.customer_id
-        from {{ source('marketing', 'opt_outs') }} as opt_outs
-        where {{ watermark_written_since('opt_outs', previous.built_xmin) }}
-
-        union
-
-        select customers.customer_id
-        from {{ source('crm', 'customers') }} as customers
-        where {{ watermark_written_since('customers', previous.built_xmin) }}
+        {{ watermark_keys_written_since('customer_id', [
+            source('compliance', 'consents'),
+            source('marketing', 'opt_outs'),
+            source('crm', 'customers'),
+        ], previous.built_xmin) }}
 
     ),
 
